@@ -1,0 +1,39 @@
+# Small helpers shared by every PA's CMakeLists.
+include(GoogleTest)
+
+# mlsys_student_source(<out-var> <path relative to the repo root>)
+# The student file, or its reference twin under solutions/ when MLSYS_SOLUTIONS is ON.
+# MLSYS_SOLUTION_FILES (a list of repo-relative paths) swaps only those files to solutions;
+# the grader uses it to grade one task with the staff code for the others.
+function(mlsys_student_source out path)
+  set(use_solution ${MLSYS_SOLUTIONS})
+  if(DEFINED MLSYS_SOLUTION_FILES)
+    if(path IN_LIST MLSYS_SOLUTION_FILES)
+      set(use_solution ON)
+    endif()
+  endif()
+  if(use_solution)
+    if(NOT EXISTS ${PROJECT_SOURCE_DIR}/solutions/${path})
+      message(FATAL_ERROR "mlsys: solution file solutions/${path} is missing. Solution builds "
+                          "need the staff tree (the student release has no solutions/).")
+    endif()
+    set(${out} ${PROJECT_SOURCE_DIR}/solutions/${path} PARENT_SCOPE)
+  else()
+    set(${out} ${PROJECT_SOURCE_DIR}/${path} PARENT_SCOPE)
+  endif()
+endfunction()
+
+# mlsys_add_test(<name> SOURCES ... [LIBS ...] LABELS ... [DEFINES ...] [TIMEOUT s])
+# One GoogleTest executable whose test cases are registered with CTest under LABELS.
+function(mlsys_add_test name)
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS;DEFINES" ${ARGN})
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE mlsys_testing ${T_LIBS})
+  target_compile_definitions(${name} PRIVATE ${T_DEFINES})
+  gtest_discover_tests(${name}
+    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

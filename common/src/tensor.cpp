@@ -1,0 +1,614 @@
+// Tensor: storage, views, copies and creation. Math lives in ops.cpp (dispatch) and
+// ops_cpu.cpp (CPU kernels); CUDA kernels behind backend.h.
+#include "mlsys/tensor.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <sstream>
+
+#include "backend.h"
+#include "cpu_kernels.h"
+#include "mlsys/random.h"
+
+namespace mlsys {
+
+// ============================================================================================
+// Names, sizes, shapes
+// ============================================================================================
+
+const char* to_string(DType dtype) {
+  switch (dtype) {
+    case DType::Float32: return "float32";
+    case DType::Int32: return "int32";
+    case DType::Int64: return "int64";
+  }
+  return "?";
+}
+
+const char* to_string(Device device) { return device == Device::CPU ? "cpu" : "cuda"; }
+
+std::string to_string(const Shape& shape) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < shape.size(); ++i) os << (i ? ", " : "") << shape[i];
+  os << "]";
+  return os.str();
+}
+
+size_t dtype_size(DType dtype) { return dtype == DType::Int64 ? 8 : 4; }
+
+int64_t numel(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+Shape contiguous_strides(const Shape& shape) {
+  Shape strides(shape.size());
+  int64_t s = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = s;
+    s *= std::max<int64_t>(shape[i], 1);
+  }
+  return strides;
+}
+
+int64_t normalize_axis(int64_t axis, int64_t ndim, const char* op) {
+  MLSYS_CHECK(axis >= -ndim && axis < ndim, op, "axis ", axis, " is out of range for a ", ndim,
+              "-d tensor (expected ", -ndim, " <= axis < ", ndim, ")");
+  return axis < 0 ? axis + ndim : axis;
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  size_t n = std::max(a.size(), b.size());
+  Shape out(n);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
+    int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
+    MLSYS_CHECK(da == db || da == 1 || db == 1, op, "shapes ", to_string(a), " and ",
+                to_string(b), " cannot be broadcast together (dim ", i, ": ", da, " vs ", db,
+                ")");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+static void check_shape(const Shape& shape, const char* op) {
+  MLSYS_CHECK(shape.size() <= static_cast<size_t>(kMaxDims), op, "at most ", kMaxDims,
+              " dims are supported, got shape ", to_string(shape));
+  for (int64_t d : shape)
+    MLSYS_CHECK(d >= 0, op, "dims must be non-negative, got shape ", to_string(shape));
+}
+
+
+// ============================================================================================
+// Storage
+// ============================================================================================
+
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  size_t alloc = std::max<size_t>(nbytes, 1);
+  if (device == Device::CPU) {
+    // 64-byte alignment for SIMD; aligned_alloc needs a multiple of the alignment.
+    data_ = std::aligned_alloc(64, (alloc + 63) / 64 * 64);
+    MLSYS_CHECK(data_ != nullptr, "Storage", "out of host memory allocating ", nbytes, " bytes");
+  } else {
+    data_ = detail::cuda_alloc(alloc);
+  }
+}
+
+Storage::~Storage() {
+  if (device_ == Device::CPU)
+    std::free(data_);
+  else
+    detail::cuda_free(data_);
+}
+
+// ============================================================================================
+// Construction and metadata
+// ============================================================================================
+
+Tensor::Tensor(Shape shape, DType dtype, Device device) {
+  check_shape(shape, "Tensor");
+  int64_t n = mlsys::numel(shape);
+  storage_ = std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype), device);
+  strides_ = contiguous_strides(shape);
+  shape_ = std::move(shape);
+  dtype_ = dtype;
+}
+
+Tensor Tensor::make_view(std::shared_ptr<Storage> storage, Shape shape, Shape strides,
+                         int64_t offset, DType dtype) {
+  check_shape(shape, "Tensor::make_view");
+  MLSYS_CHECK(storage != nullptr, "Tensor::make_view", "storage is null");
+  MLSYS_CHECK(shape.size() == strides.size(), "Tensor::make_view", "shape ", to_string(shape),
+              " and strides ", to_string(strides), " differ in rank");
+  // The lowest and highest element addressed must lie inside the storage.
+  if (mlsys::numel(shape) > 0) {
+    int64_t lo = offset, hi = offset;
+    for (size_t i = 0; i < shape.size(); ++i) {
+      int64_t reach = (shape[i] - 1) * strides[i];
+      (reach < 0 ? lo : hi) += reach;
+    }
+    int64_t capacity = static_cast<int64_t>(storage->nbytes() / dtype_size(dtype));
+    MLSYS_CHECK(lo >= 0 && hi < capacity, "Tensor::make_view", "view ", to_string(shape),
+                " with strides ", to_string(strides), " and offset ", offset,
+                " reaches outside its storage of ", capacity, " elements");
+  }
+  Tensor t;
+  t.storage_ = std::move(storage);
+  t.shape_ = std::move(shape);
+  t.strides_ = std::move(strides);
+  t.offset_ = offset;
+  t.dtype_ = dtype;
+  return t;
+}
+
+static void check_defined(const Tensor& t, const char* op) {
+  MLSYS_CHECK(t.defined(), op, "the tensor is undefined (default-constructed)");
+}
+
+int64_t Tensor::size(int64_t axis) const { return shape_[normalize_axis(axis, dim(), "Tensor::size")]; }
+int64_t Tensor::numel() const { return mlsys::numel(shape_); }
+
+Device Tensor::device() const {
+  check_defined(*this, "Tensor::device");
+  return storage_->device();
+}
+
+bool Tensor::is_contiguous() const {
+  int64_t expected = 1;
+  for (size_t i = shape_.size(); i-- > 0;) {
+    if (shape_[i] == 1) continue;
+    if (strides_[i] != expected) return false;
+    expected *= shape_[i];
+  }
+  return true;
+}
+
+std::string Tensor::describe() const {
+  if (!defined()) return "undefined tensor";
+  return std::string(to_string(dtype_)) + to_string(shape_) + " " + to_string(device());
+}
+
+void* Tensor::raw_data() const {
+  check_defined(*this, "Tensor::data");
+  return static_cast<char*>(storage_->data()) + offset_ * static_cast<int64_t>(dtype_size(dtype_));
+}
+
+// ============================================================================================
+// Element access
+// ============================================================================================
+
+static int64_t element_offset(const Tensor& t, std::initializer_list<int64_t> index,
+                              const char* op) {
+  check_defined(t, op);
+  MLSYS_CHECK(t.device() == Device::CPU, op, "element access needs a CPU tensor, got ",
+              t.describe(), " (call .cpu() first)");
+  MLSYS_CHECK(static_cast<int64_t>(index.size()) == t.dim(), op, "expected ", t.dim(),
+              " indices for shape ", to_string(t.shape()), ", got ", index.size());
+  int64_t off = 0, i = 0;
+  for (int64_t idx : index) {
+    int64_t n = t.shape()[i];
+    MLSYS_CHECK(idx >= -n && idx < n, op, "index ", idx, " is out of range for dim ", i,
+                " of size ", n, " (shape ", to_string(t.shape()), ")");
+    off += (idx < 0 ? idx + n : idx) * t.strides()[i];
+    ++i;
+  }
+  return off;
+}
+
+static double read_element(const Tensor& t, int64_t off) {
+  switch (t.dtype()) {
+    case DType::Float32: return static_cast<const float*>(t.raw_data())[off];
+    case DType::Int32: return static_cast<const int32_t*>(t.raw_data())[off];
+    case DType::Int64: return static_cast<double>(static_cast<const int64_t*>(t.raw_data())[off]);
+  }
+  return 0;
+}
+
+float Tensor::at(std::initializer_list<int64_t> index) const {
+  return static_cast<float>(read_element(*this, element_offset(*this, index, "Tensor::at")));
+}
+
+void Tensor::set(std::initializer_list<int64_t> index, float value) {
+  int64_t off = element_offset(*this, index, "Tensor::set");
+  switch (dtype_) {
+    case DType::Float32: static_cast<float*>(raw_data())[off] = value; break;
+    case DType::Int32: static_cast<int32_t*>(raw_data())[off] = static_cast<int32_t>(value); break;
+    case DType::Int64: static_cast<int64_t*>(raw_data())[off] = static_cast<int64_t>(value); break;
+  }
+}
+
+float Tensor::item() const {
+  check_defined(*this, "Tensor::item");
+  MLSYS_CHECK(numel() == 1, "Tensor::item", "expected a tensor with one element, got shape ",
+              to_string(shape_));
+  Tensor c = cpu();
+  return static_cast<float>(read_element(c, 0));
+}
+
+int64_t Tensor::item_int() const {
+  check_defined(*this, "Tensor::item_int");
+  MLSYS_CHECK(numel() == 1, "Tensor::item_int", "expected a tensor with one element, got shape ",
+              to_string(shape_));
+  Tensor c = cpu();
+  if (c.dtype() == DType::Int64) return *static_cast<const int64_t*>(c.raw_data());
+  return static_cast<int64_t>(read_element(c, 0));
+}
+
+template <typename T>
+std::vector<T> Tensor::to_vector() const {
+  check_defined(*this, "Tensor::to_vector");
+  Tensor c = cpu().contiguous();
+  std::vector<T> out(static_cast<size_t>(c.numel()));
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (c.dtype() == DType::Int64)
+      out[i] = static_cast<T>(static_cast<const int64_t*>(c.raw_data())[i]);
+    else
+      out[i] = static_cast<T>(read_element(c, static_cast<int64_t>(i)));
+  }
+  return out;
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<int32_t> Tensor::to_vector<int32_t>() const;
+template std::vector<int64_t> Tensor::to_vector<int64_t>() const;
+
+// ============================================================================================
+// Views
+// ============================================================================================
+
+// Computes strides for viewing (shape, strides) as new_shape without copying, or returns
+// false. Works group by group: each run of old dims that is contiguous in memory can be
+// re-split freely.
+static bool view_strides(const Shape& shape, const Shape& strides, const Shape& new_shape,
+                         Shape& new_strides) {
+  new_strides.assign(new_shape.size(), 0);
+  if (numel(shape) == 0) {
+    new_strides = contiguous_strides(new_shape);
+    return true;
+  }
+  // Drop size-1 dims from the old layout; they constrain nothing.
+  Shape s, st;
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (shape[i] != 1) { s.push_back(shape[i]); st.push_back(strides[i]); }
+  size_t oi = 0, ni = 0;
+  while (ni < new_shape.size() || oi < s.size()) {
+    if (ni < new_shape.size() && new_shape[ni] == 1) {
+      new_strides[ni] = 1;
+      ++ni;
+      continue;
+    }
+    if (oi >= s.size() || ni >= new_shape.size()) return false;
+    // Grow a group of old dims and a group of new dims until their sizes match.
+    int64_t old_size = s[oi], new_size = new_shape[ni];
+    size_t og = oi, ng = ni;
+    while (old_size != new_size) {
+      if (old_size < new_size) {
+        if (++oi >= s.size()) return false;
+        if (st[oi - 1] != st[oi] * s[oi]) return false;  // old group must be contiguous
+        old_size *= s[oi];
+      } else {
+        if (++ni >= new_shape.size()) return false;
+        new_size *= new_shape[ni];
+      }
+    }
+    // The group's innermost stride is that of old dim oi; lay new dims out inside it.
+    int64_t stride = st[oi];
+    for (size_t k = ni + 1; k-- > ng;) {
+      new_strides[k] = stride;
+      stride *= new_shape[k];
+    }
+    (void)og;
+    ++oi;
+    ++ni;
+  }
+  return true;
+}
+
+Tensor Tensor::reshape(Shape new_shape) const {
+  check_defined(*this, "reshape");
+  int64_t infer = -1, known = 1;
+  for (size_t i = 0; i < new_shape.size(); ++i) {
+    if (new_shape[i] == -1) {
+      MLSYS_CHECK(infer < 0, "reshape", "only one dim may be -1, got ", to_string(new_shape));
+      infer = static_cast<int64_t>(i);
+    } else {
+      MLSYS_CHECK(new_shape[i] >= 0, "reshape", "dims must be >= 0 or -1, got ",
+                  to_string(new_shape));
+      known *= new_shape[i];
+    }
+  }
+  if (infer >= 0) {
+    MLSYS_CHECK(known != 0 && numel() % known == 0, "reshape", "cannot infer the -1 dim of ",
+                to_string(new_shape), " for ", numel(), " elements (shape ", to_string(shape_),
+                ")");
+    new_shape[infer] = numel() / known;
+  }
+  MLSYS_CHECK(mlsys::numel(new_shape) == numel(), "reshape", "shape ", to_string(new_shape),
+              " has ", mlsys::numel(new_shape), " elements, but the input ", to_string(shape_),
+              " has ", numel());
+  check_shape(new_shape, "reshape");
+  Shape new_strides;
+  MLSYS_CHECK(view_strides(shape_, strides_, new_shape, new_strides), "reshape",
+              "cannot view shape ", to_string(shape_), " with strides ", to_string(strides_),
+              " as ", to_string(new_shape),
+              " without copying; call .contiguous() first, then reshape");
+  return make_view(storage_, std::move(new_shape), std::move(new_strides), offset_, dtype_);
+}
+
+Tensor Tensor::permute(std::vector<int64_t> dims) const {
+  check_defined(*this, "permute");
+  MLSYS_CHECK(static_cast<int64_t>(dims.size()) == dim(), "permute", "expected ", dim(),
+              " dims for shape ", to_string(shape_), ", got ", to_string(dims));
+  Shape s(dims.size()), st(dims.size());
+  std::vector<bool> seen(dims.size(), false);
+  for (size_t i = 0; i < dims.size(); ++i) {
+    int64_t d = normalize_axis(dims[i], dim(), "permute");
+    MLSYS_CHECK(!seen[d], "permute", "dim ", d, " appears twice in ", to_string(dims));
+    seen[d] = true;
+    s[i] = shape_[d];
+    st[i] = strides_[d];
+  }
+  return make_view(storage_, std::move(s), std::move(st), offset_, dtype_);
+}
+
+Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
+  check_defined(*this, "transpose");
+  std::vector<int64_t> dims(shape_.size());
+  for (size_t i = 0; i < dims.size(); ++i) dims[i] = static_cast<int64_t>(i);
+  std::swap(dims[normalize_axis(dim0, dim(), "transpose")],
+            dims[normalize_axis(dim1, dim(), "transpose")]);
+  return permute(dims);
+}
+
+Tensor Tensor::t() const {
+  MLSYS_CHECK(dim() >= 2, "t", "expected at least 2 dims, got shape ", to_string(shape_));
+  return transpose(-2, -1);
+}
+
+Tensor Tensor::slice(int64_t axis, int64_t start, int64_t stop, int64_t step) const {
+  check_defined(*this, "slice");
+  axis = normalize_axis(axis, dim(), "slice");
+  MLSYS_CHECK(step > 0, "slice", "step must be positive, got ", step);
+  int64_t n = shape_[axis];
+  auto clamp = [n](int64_t i) { return std::min(std::max(i < 0 ? i + n : i, int64_t{0}), n); };
+  start = clamp(start);
+  stop = clamp(stop);
+  int64_t len = stop > start ? (stop - start + step - 1) / step : 0;
+  Shape s = shape_, st = strides_;
+  s[axis] = len;
+  st[axis] = strides_[axis] * step;
+  int64_t off = len > 0 ? offset_ + start * strides_[axis] : offset_;
+  return make_view(storage_, std::move(s), std::move(st), off, dtype_);
+}
+
+Tensor Tensor::select(int64_t axis, int64_t index) const {
+  check_defined(*this, "select");
+  axis = normalize_axis(axis, dim(), "select");
+  int64_t n = shape_[axis];
+  MLSYS_CHECK(index >= -n && index < n, "select", "index ", index, " is out of range for dim ",
+              axis, " of size ", n);
+  if (index < 0) index += n;
+  Shape s = shape_, st = strides_;
+  s.erase(s.begin() + axis);
+  st.erase(st.begin() + axis);
+  return make_view(storage_, std::move(s), std::move(st), offset_ + index * strides_[axis],
+                   dtype_);
+}
+
+Tensor Tensor::expand(Shape new_shape) const {
+  check_defined(*this, "expand");
+  MLSYS_CHECK(new_shape.size() >= shape_.size(), "expand", "cannot broadcast shape ",
+              to_string(shape_), " to fewer dims ", to_string(new_shape));
+  size_t lead = new_shape.size() - shape_.size();
+  Shape st(new_shape.size(), 0);
+  for (size_t i = 0; i < shape_.size(); ++i) {
+    int64_t from = shape_[i], to = new_shape[lead + i];
+    MLSYS_CHECK(from == to || from == 1, "expand", "cannot broadcast shape ", to_string(shape_),
+                " to ", to_string(new_shape), " (dim ", i, ": ", from, " vs ", to, ")");
+    st[lead + i] = from == to ? strides_[i] : 0;
+  }
+  return make_view(storage_, std::move(new_shape), std::move(st), offset_, dtype_);
+}
+
+Tensor Tensor::squeeze() const {
+  Shape s, st;
+  for (size_t i = 0; i < shape_.size(); ++i)
+    if (shape_[i] != 1) { s.push_back(shape_[i]); st.push_back(strides_[i]); }
+  return make_view(storage_, std::move(s), std::move(st), offset_, dtype_);
+}
+
+Tensor Tensor::squeeze(int64_t axis) const {
+  check_defined(*this, "squeeze");
+  axis = normalize_axis(axis, dim(), "squeeze");
+  MLSYS_CHECK(shape_[axis] == 1, "squeeze", "dim ", axis, " has size ", shape_[axis],
+              ", expected 1 (shape ", to_string(shape_), ")");
+  return select(axis, 0);
+}
+
+Tensor Tensor::unsqueeze(int64_t axis) const {
+  check_defined(*this, "unsqueeze");
+  axis = normalize_axis(axis, dim() + 1, "unsqueeze");
+  Shape s = shape_, st = strides_;
+  int64_t stride = axis < dim() ? strides_[axis] * shape_[axis] : 1;
+  s.insert(s.begin() + axis, 1);
+  st.insert(st.begin() + axis, stride);
+  return make_view(storage_, std::move(s), std::move(st), offset_, dtype_);
+}
+
+// ============================================================================================
+// Copies
+// ============================================================================================
+
+void Tensor::copy_(const Tensor& src) {
+  check_defined(*this, "copy_");
+  check_defined(src, "copy_");
+  MLSYS_CHECK(src.dtype() == dtype_, "copy_", "argument 'src' expected dtype ", to_string(dtype_),
+              ", got ", to_string(src.dtype()), " (use astype)");
+  Tensor s = src;
+  if (s.device() != device()) s = s.contiguous().to(device());
+  Tensor b = s.expand(shape_);  // throws if src does not broadcast to this shape
+  if (device() == Device::CPU) {
+    detail::cpu_copy_strided(raw_data(), detail::layout_of(*this), b.raw_data(),
+                             detail::layout_of(b), dtype_size(dtype_));
+  } else {
+    detail::cuda_copy_strided(raw_data(), detail::layout_of(*this), b.raw_data(),
+                              detail::layout_of(b), dtype_size(dtype_));
+  }
+}
+
+void Tensor::fill_(float value) {
+  check_defined(*this, "fill_");
+  Tensor v = full({}, value, dtype_, Device::CPU);
+  copy_(v);
+}
+
+Tensor Tensor::contiguous() const {
+  check_defined(*this, "contiguous");
+  if (is_contiguous()) return *this;
+  Tensor out(shape_, dtype_, device());
+  out.copy_(*this);
+  return out;
+}
+
+Tensor Tensor::clone() const {
+  check_defined(*this, "clone");
+  Tensor out(shape_, dtype_, device());
+  out.copy_(*this);
+  return out;
+}
+
+Tensor Tensor::to(Device device) const {
+  check_defined(*this, "to");
+  if (device == this->device()) return *this;
+  MLSYS_CHECK(device == Device::CPU || cuda_available(), "to", "cannot move ", describe(),
+              " to cuda: ",
+              cuda_built() ? "no CUDA device was found" : "this build has no CUDA support");
+  Tensor src = contiguous();
+  Tensor out(shape_, dtype_, device);
+  detail::cuda_memcpy(out.raw_data(), device, src.raw_data(), src.device(),
+                      static_cast<size_t>(numel()) * dtype_size(dtype_));
+  return out;
+}
+
+Tensor Tensor::astype(DType dtype) const {
+  check_defined(*this, "astype");
+  if (dtype == dtype_) return *this;
+  Tensor src = cpu().contiguous();
+  Tensor out(shape_, dtype, Device::CPU);
+  int64_t n = numel();
+  for (int64_t i = 0; i < n; ++i) {
+    double v = src.dtype() == DType::Int64
+                   ? static_cast<double>(static_cast<const int64_t*>(src.raw_data())[i])
+                   : read_element(src, i);
+    switch (dtype) {
+      case DType::Float32: out.data<float>()[i] = static_cast<float>(v); break;
+      case DType::Int32: out.data<int32_t>()[i] = static_cast<int32_t>(v); break;
+      case DType::Int64:
+        out.data<int64_t>()[i] = src.dtype() == DType::Int64
+                                     ? static_cast<const int64_t*>(src.raw_data())[i]
+                                     : static_cast<int64_t>(v);
+        break;
+    }
+  }
+  return out.to(device());
+}
+
+// ============================================================================================
+// Creation
+// ============================================================================================
+
+Tensor empty(Shape shape, DType dtype, Device device) { return Tensor(std::move(shape), dtype, device); }
+
+Tensor full(Shape shape, float value, DType dtype, Device device) {
+  Tensor t(std::move(shape), dtype, device);
+  if (device == Device::CUDA) {
+    detail::cuda_fill(t.raw_data(), t.numel(), value, dtype);
+    return t;
+  }
+  int64_t n = t.numel();
+  switch (dtype) {
+    case DType::Float32: std::fill_n(t.data<float>(), n, value); break;
+    case DType::Int32: std::fill_n(t.data<int32_t>(), n, static_cast<int32_t>(value)); break;
+    case DType::Int64: std::fill_n(t.data<int64_t>(), n, static_cast<int64_t>(value)); break;
+  }
+  return t;
+}
+
+Tensor zeros(Shape shape, DType dtype, Device device) { return full(std::move(shape), 0.f, dtype, device); }
+Tensor ones(Shape shape, DType dtype, Device device) { return full(std::move(shape), 1.f, dtype, device); }
+Tensor scalar(float value, Device device) { return full({}, value, DType::Float32, device); }
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
+
+Tensor arange(double start, double stop, double step, DType dtype, Device device) {
+  MLSYS_CHECK(step != 0, "arange", "step must be non-zero");
+  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
+  Tensor t({n}, dtype, Device::CPU);
+  for (int64_t i = 0; i < n; ++i) {
+    double v = start + static_cast<double>(i) * step;
+    switch (dtype) {
+      case DType::Float32: t.data<float>()[i] = static_cast<float>(v); break;
+      case DType::Int32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
+      case DType::Int64: t.data<int64_t>()[i] = static_cast<int64_t>(v); break;
+    }
+  }
+  return t.to(device);
+}
+
+template <typename T>
+Tensor from_vector(const std::vector<T>& values, Shape shape, Device device) {
+  check_shape(shape, "from_vector");
+  MLSYS_CHECK(static_cast<int64_t>(values.size()) == mlsys::numel(shape), "from_vector",
+              "shape ", to_string(shape), " needs ", mlsys::numel(shape), " values, got ",
+              values.size());
+  Tensor t(std::move(shape), dtype_of<T>(), Device::CPU);
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
+  return t.to(device);
+}
+template Tensor from_vector<float>(const std::vector<float>&, Shape, Device);
+template Tensor from_vector<int32_t>(const std::vector<int32_t>&, Shape, Device);
+template Tensor from_vector<int64_t>(const std::vector<int64_t>&, Shape, Device);
+
+Tensor rand(Shape shape, uint64_t seed, float low, float high, Device device) {
+  Tensor t(std::move(shape), DType::Float32, Device::CPU);
+  float* p = t.data<float>();
+  int64_t n = t.numel();
+  for (int64_t i = 0; i < n; ++i)
+    p[i] = low + (high - low) * uniform_from_word(philox_word(seed, static_cast<uint64_t>(i)));
+  return t.to(device);
+}
+
+Tensor randn(Shape shape, uint64_t seed, float mean, float std, Device device) {
+  // Box-Muller: element i uses words 2i and 2i+1; u1 in (0, 1] so log(u1) is finite.
+  Tensor t(std::move(shape), DType::Float32, Device::CPU);
+  float* p = t.data<float>();
+  int64_t n = t.numel();
+  const double two_pi = 6.283185307179586476925286766559;
+  for (int64_t i = 0; i < n; ++i) {
+    uint64_t k = 2 * static_cast<uint64_t>(i);
+    double u1 = (static_cast<double>(philox_word(seed, k) >> 8) + 1.0) / 16777216.0;
+    double u2 = static_cast<double>(philox_word(seed, k + 1) >> 8) / 16777216.0;
+    double z = std::sqrt(-2.0 * std::log(u1)) * std::cos(two_pi * u2);
+    p[i] = static_cast<float>(mean + std * z);
+  }
+  return t.to(device);
+}
+
+Tensor randint(Shape shape, uint64_t seed, int64_t low, int64_t high, Device device) {
+  MLSYS_CHECK(high > low, "randint", "expected low < high, got [", low, ", ", high, ")");
+  Tensor t(std::move(shape), DType::Int64, Device::CPU);
+  int64_t* p = t.data<int64_t>();
+  uint64_t range = static_cast<uint64_t>(high - low);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    // 64 random bits from two words; the modulo bias is below 2^-32 for ranges < 2^32.
+    uint64_t w = (static_cast<uint64_t>(philox_word(seed, 2 * i)) << 32) | philox_word(seed, 2 * i + 1);
+    p[i] = low + static_cast<int64_t>(w % range);
+  }
+  return t.to(device);
+}
+
+}  // namespace mlsys
