@@ -23,10 +23,11 @@ function(mlsys_student_source out path)
   endif()
 endfunction()
 
-# mlsys_add_test(<name> SOURCES ... [LIBS ...] LABELS ... [DEFINES ...] [TIMEOUT s])
-# One GoogleTest executable whose test cases are registered with CTest under LABELS.
+# mlsys_add_test(<name> SOURCES ... [LIBS ...] LABELS ... [DEFINES ...] [TIMEOUT s] [PREFIX p])
+# One GoogleTest executable whose test cases are registered with CTest under LABELS. PREFIX
+# (e.g. "cuda.") keeps CTest names unique when one source is built twice.
 function(mlsys_add_test name)
-  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;LABELS;DEFINES" ${ARGN})
+  cmake_parse_arguments(T "" "TIMEOUT;PREFIX" "SOURCES;LIBS;LABELS;DEFINES" ${ARGN})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
   endif()
@@ -34,6 +35,7 @@ function(mlsys_add_test name)
   target_link_libraries(${name} PRIVATE mlsys_testing ${T_LIBS})
   target_compile_definitions(${name} PRIVATE ${T_DEFINES})
   gtest_discover_tests(${name}
+    TEST_PREFIX "${T_PREFIX}"
     PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
     DISCOVERY_TIMEOUT 60)
 endfunction()

@@ -187,7 +187,7 @@ py::object to_numpy(const Tensor& tensor) {
 
 Tensor from_numpy(py::handle obj) {
   py::module_ np = numpy();
-  if (!py::isinstance(obj, np.attr("ndarray")))
+  if (!py::isinstance(obj, np.attr("ndarray")) && !py::isinstance(obj, np.attr("generic")))
     MLSYS_FAIL("from_numpy", "expected a numpy.ndarray, got ", type_name(obj),
                " (mlsys.tensor() accepts lists and scalars)");
   py::object dt = obj.attr("dtype");
@@ -593,7 +593,8 @@ A new tensor holding a copy of `data` (a list, a number, a NumPy array or a Tens
 dtype: float32/int32/int64 arrays keep their dtype, other floats become float32, other integers
 int64 and bools float32 (0/1, like the library's comparison masks).)doc");
   m.def("from_numpy", &from_numpy, py::arg("array"), R"doc(
-A new CPU tensor holding a copy of a float32, int32 or int64 NumPy array (any layout).
+A new CPU tensor holding a copy of a float32, int32 or int64 NumPy array (any layout) or
+NumPy scalar.
 Raises mlsys.Error naming the dtype for any other dtype; mlsys.tensor() converts instead.)doc");
   m.def("empty", [](py::handle s, py::handle dt, py::handle dev) {
           return mlsys::empty(to_shape(s, "empty"), to_dtype(dt), to_device(dev)); },

@@ -246,7 +246,7 @@ class HeaderParser {
       v.kind = PyValue::Kind::None;
     } else {
       pos_ = start;
-      fail("True, False or None");
+      fail("a value (string, integer, True, False, None, tuple, list or dict)");
     }
     return v;
   }
@@ -350,7 +350,9 @@ NpyHeader interpret_header(const PyValue& dict, const std::string& path) {
   else
     MLSYS_FAIL(kNpyOp, "'", path, "': unsupported dtype '", printable(h.descr),
                "'; supported dtypes are ", kSupportedNpy,
-               " (convert with a.astype(np.float32) or similar before saving)");
+               h.descr.rfind('>', 0) == 0
+                   ? " (this one is big-endian: save a.astype(a.dtype.newbyteorder('<')))"
+                   : " (convert with a.astype(np.float32) or similar before saving)");
 
   if (fortran->kind != PyValue::Kind::Bool)
     MLSYS_FAIL(kNpyOp, "'", path, "': header key 'fortran_order' must be True or False, found ",

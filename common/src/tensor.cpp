@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 #include "backend.h"
@@ -87,20 +89,78 @@ static void check_shape(const Shape& shape, const char* op) {
 // Storage
 // ============================================================================================
 
-Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  size_t alloc = std::max<size_t>(nbytes, 1);
-  if (device == Device::CPU) {
+// Host allocations go through a small cache of freed blocks, keyed by exact size. Ops return
+// fresh tensors, so a training loop allocates the same sizes every step; reusing the blocks
+// avoids a page fault on every 4 KiB of every new output (a 2x slowdown for a 256x256 matmul
+// on 16 threads). Blocks under 64 KiB are left to malloc; the cache holds at most 1 GiB.
+// Sanitizer builds bypass it so that use-after-free is still caught.
+namespace {
+class HostBlockCache {
+ public:
+  void* allocate(size_t bytes) {
+    if (cacheable(bytes)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find(bytes);
+      if (it != free_.end()) {
+        void* p = it->second;
+        free_.erase(it);
+        cached_bytes_ -= bytes;
+        return p;
+      }
+    }
     // 64-byte alignment for SIMD; aligned_alloc needs a multiple of the alignment.
-    data_ = std::aligned_alloc(64, (alloc + 63) / 64 * 64);
+    return std::aligned_alloc(64, bytes);
+  }
+  void release(void* p, size_t bytes) {
+    if (cacheable(bytes)) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (cached_bytes_ + bytes <= kMaxCachedBytes) {
+        free_.emplace(bytes, p);
+        cached_bytes_ += bytes;
+        return;
+      }
+    }
+    std::free(p);
+  }
+  ~HostBlockCache() {
+    for (auto& [bytes, p] : free_) std::free(p);
+  }
+
+ private:
+  static bool cacheable(size_t bytes) {
+#if defined(__SANITIZE_ADDRESS__)
+    (void)bytes;
+    return false;
+#else
+    return bytes >= (size_t{64} << 10);
+#endif
+  }
+  static constexpr size_t kMaxCachedBytes = size_t{1} << 30;
+  std::mutex mutex_;
+  std::multimap<size_t, void*> free_;
+  size_t cached_bytes_ = 0;
+};
+
+HostBlockCache& host_cache() {
+  static HostBlockCache* cache = new HostBlockCache();  // never destroyed: storages may outlive statics
+  return *cache;
+}
+
+size_t host_bytes(size_t nbytes) { return (std::max<size_t>(nbytes, 1) + 63) / 64 * 64; }
+}  // namespace
+
+Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
+  if (device == Device::CPU) {
+    data_ = host_cache().allocate(host_bytes(nbytes));
     MLSYS_CHECK(data_ != nullptr, "Storage", "out of host memory allocating ", nbytes, " bytes");
   } else {
-    data_ = detail::cuda_alloc(alloc);
+    data_ = detail::cuda_alloc(std::max<size_t>(nbytes, 1));
   }
 }
 
 Storage::~Storage() {
   if (device_ == Device::CPU)
-    std::free(data_);
+    host_cache().release(data_, host_bytes(nbytes_));
   else
     detail::cuda_free(data_);
 }

@@ -440,6 +440,32 @@ TEST_F(NpyErrors, BadShapes) {
   EXPECT_NPY_ERROR(npy_file(dict("(1000000000, 1000000)"), f32le(0)), "data is truncated");
 }
 
+TEST_F(NpyErrors, CorruptedFilesThrowOrLoadNeverCrash) {
+  // Every truncation of a valid file, and every header byte replaced by a few telling values:
+  // each must load or throw mlsys::Error (under ASan/UBSan: without touching bad memory).
+  const std::string good = npy_file(kDictF4, std::string(24, '\x01'));
+  std::vector<std::string> variants;
+  for (size_t n = 0; n < good.size(); ++n) variants.push_back(good.substr(0, n));
+  for (size_t i = 0; i < 128; ++i)
+    for (char c : {'\0', '\x01', '\x7f', '\x80', '\xff', '(', ')', ',', '\'', '-', '9'}) {
+      std::string v = good;
+      v[i] = c;
+      variants.push_back(v);
+    }
+  int loaded = 0;
+  for (size_t k = 0; k < variants.size(); ++k) {
+    const std::string p = write("fuzz.npy", variants[k]);
+    try {
+      Tensor t = load_npy(p);
+      EXPECT_EQ(size_t(t.numel()) * dtype_size(t.dtype()), 24u) << "variant " << k;
+      ++loaded;
+    } catch (const mlsys::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("mlsys::load_npy"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_GT(loaded, 0);  // e.g. changes inside the padding are harmless
+}
+
 TEST_F(NpyErrors, SaveProblems) {
   EXPECT_ERROR_WITH(save_npy(path("u.npy"), Tensor()), "mlsys::save_npy", "undefined");
   const std::string p = path("no_such_dir/x.npy");
@@ -535,6 +561,28 @@ TEST_F(IdxErrors, BadFiles) {
   // 8 dims of 2^31-1: the byte count overflows int64 before anything is read.
   EXPECT_IDX_ERROR(idx_file(0x0D, std::vector<uint32_t>(8, 0x7fffffffu), ""), "overflows");
 #undef EXPECT_IDX_ERROR
+}
+
+TEST_F(IdxErrors, CorruptedFilesThrowOrLoadNeverCrash) {
+  const std::string good = idx_file(0x08, {2, 3}, "\x01\x02\x03\x04\x05\x06"s);
+  std::vector<std::string> variants;
+  for (size_t n = 0; n < good.size(); ++n) variants.push_back(good.substr(0, n));
+  for (size_t i = 0; i < 12; ++i)
+    for (int c : {0x00, 0x01, 0x02, 0x03, 0x06, 0x08, 0x0b, 0x0c, 0x0d, 0x0e, 0x7f, 0x80, 0xff}) {
+      std::string v = good;
+      v[i] = char(c);
+      variants.push_back(v);
+    }
+  for (size_t k = 0; k < variants.size(); ++k) {
+    const std::string p = write("fuzz.idx", variants[k]);
+    for (DType dtype : {DType::Float32, DType::Int32, DType::Int64}) {
+      try {
+        load_idx(p, dtype);
+      } catch (const mlsys::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("mlsys::load_idx"), std::string::npos) << e.what();
+      }
+    }
+  }
 }
 
 TEST_F(IdxErrors, FloatToIntegerNeedsRepresentableIntegers) {

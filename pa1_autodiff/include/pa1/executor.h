@@ -1,0 +1,57 @@
+// pa1/executor.h — runs a graph: feeds in, values of the requested nodes out.
+//
+//   Executor ex({loss, grad_W});                       // plans once
+//   for (...) {
+//     auto out = ex.run({{x, batch_x}, {y, batch_y}});  // out[0] = loss, out[1] = grad_W
+//   }
+//
+// The constructor works out which nodes the outputs need and an order to compute them in.
+// Each run then computes every needed node exactly once and nothing else, checks each feed
+// against its placeholder (rank, known dims, dtype), reads Variables' current values (so an
+// optimizer's in-place updates are seen by the next run), and frees each intermediate value
+// as soon as its last consumer has run. Problems throw mlsys::Error naming the node: a
+// missing or badly shaped feed, a cycle, an op whose inputs turn out incompatible at run time.
+#pragma once
+
+#include <cstdint>
+#include <unordered_map>
+#include <vector>
+
+#include "pa1/graph.h"
+
+namespace pa1 {
+
+using FeedDict = std::unordered_map<NodePtr, Tensor>;
+
+struct RunOptions {
+  int64_t step = -1;     // RunContext::step; -1: the number of earlier runs of this executor
+  bool training = true;  // RunContext::training
+};
+
+class Executor {
+ public:
+  Executor() = default;  // runs nothing; assign a planned executor to it
+  explicit Executor(std::vector<NodePtr> outputs);
+
+  // The outputs' values, in order, contiguous. Feeds are keyed by placeholder node; feeds for
+  // placeholders the outputs do not need are ignored.
+  std::vector<Tensor> run(const FeedDict& feeds = {}, RunOptions options = {});
+
+  const std::vector<NodePtr>& outputs() const { return outputs_; }
+  // Every node a run touches (leaves included), in the order they are evaluated.
+  const std::vector<NodePtr>& schedule() const { return schedule_; }
+  int64_t runs() const { return runs_; }
+
+ private:
+  struct Step {
+    std::vector<int32_t> inputs;   // positions in schedule_ of the node's inputs
+    std::vector<int32_t> release;  // positions whose value is dead once this step has run
+  };
+  std::vector<NodePtr> outputs_;
+  std::vector<NodePtr> schedule_;
+  std::vector<Step> steps_;
+  std::vector<int32_t> output_pos_;
+  int64_t runs_ = 0;
+};
+
+}  // namespace pa1
