@@ -36,6 +36,14 @@ function(mlsys_add_test name)
   target_compile_definitions(${name} PRIVATE ${T_DEFINES})
   gtest_discover_tests(${name}
     TEST_PREFIX "${T_PREFIX}"
-    PROPERTIES LABELS "${T_LABELS}" TIMEOUT ${T_TIMEOUT}
+    TEST_LIST ${name}_TESTS
+    PROPERTIES TIMEOUT ${T_TIMEOUT}
     DISCOVERY_TIMEOUT 60)
+  # gtest_discover_tests flattens list-valued properties (LABELS "a;b" would become LABELS a
+  # plus a bogus property b), so the labels are set by a script CTest includes right after the
+  # discovered tests.
+  set(label_script ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
+  file(WRITE ${label_script}
+    "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${T_LABELS}\")\nendif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${label_script})
 endfunction()

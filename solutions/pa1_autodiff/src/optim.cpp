@@ -1,0 +1,141 @@
+// pa1_autodiff/src/optim.cpp — PA1 Task 3.1 (SGD with momentum and weight decay) and
+// Task 3.2 (Adam and AdamW). Edit only the marked regions; the rest is given.
+//
+// An optimizer updates each parameter's value in place: params_[i]->value is the Tensor the
+// graph reads, so write the new values into it (w.copy_(new_w)) rather than assigning a new
+// Tensor to it. Use mlsys tensor math (mlsys/ops.h: w - g * lr, mlsys::sqrt(v), ...): it works
+// on CPU and CUDA alike. State tensors (velocity_, m_, v_) are yours to update the same way.
+#include <cmath>
+
+#include "check.h"
+#include "mlsys/ops.h"
+#include "pa1/optim.h"
+
+namespace pa1 {
+
+// ============================================================================================
+// Given: construction and argument checks
+// ============================================================================================
+
+static std::vector<Tensor> zeros_like_params(const std::vector<NodePtr>& params) {
+  std::vector<Tensor> state;
+  for (const NodePtr& p : params) state.push_back(mlsys::zeros_like(p->value));
+  return state;
+}
+
+Optimizer::Optimizer(std::vector<NodePtr> params) : lr(0.f), params_(std::move(params)) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    PA1_CHECK(params_[i] != nullptr, "Optimizer", "parameter ", i, " is a null node");
+    PA1_CHECK(params_[i]->kind == NodeKind::Variable, "Optimizer", "parameter ", i, " ",
+              params_[i]->describe(), " is a ", to_string(params_[i]->kind),
+              "; only variables can be optimized");
+    for (size_t j = 0; j < i; ++j)
+      PA1_CHECK(params_[j] != params_[i], "Optimizer", "parameter ", params_[i]->describe(),
+                " is listed twice");
+  }
+}
+
+void Optimizer::step(const std::vector<Tensor>& grads) {
+  PA1_CHECK(grads.size() == params_.size(), "Optimizer::step", "got ", grads.size(),
+            " gradients for ", params_.size(), " parameters");
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const Tensor& w = params_[i]->value;
+    PA1_CHECK(grads[i].defined() && grads[i].dtype() == DType::Float32 &&
+                  grads[i].shape() == w.shape() && grads[i].device() == w.device(),
+              "Optimizer::step", "the gradient of parameter ", params_[i]->describe(), " is ",
+              grads[i].defined() ? grads[i].describe() : std::string("undefined"),
+              "; expected ", w.describe());
+  }
+  ++t_;
+  update(grads);
+}
+
+SGD::SGD(std::vector<NodePtr> params, float lr_, float momentum_, float weight_decay_)
+    : Optimizer(std::move(params)), momentum(momentum_), weight_decay(weight_decay_) {
+  lr = lr_;
+  PA1_CHECK(lr_ >= 0.f && momentum_ >= 0.f && weight_decay_ >= 0.f, "SGD",
+            "lr, momentum and weight_decay must be >= 0");
+  velocity_ = zeros_like_params(params_);
+}
+
+Adam::Adam(std::vector<NodePtr> params, float lr_, float beta1_, float beta2_, float eps_,
+           float weight_decay_, bool decoupled)
+    : Optimizer(std::move(params)),
+      beta1(beta1_),
+      beta2(beta2_),
+      eps(eps_),
+      weight_decay(weight_decay_),
+      decoupled_weight_decay(decoupled) {
+  lr = lr_;
+  PA1_CHECK(beta1_ >= 0.f && beta1_ < 1.f && beta2_ >= 0.f && beta2_ < 1.f, "Adam",
+            "beta1 and beta2 must be in [0, 1), got ", beta1_, " and ", beta2_);
+  PA1_CHECK(lr_ >= 0.f && eps_ >= 0.f && weight_decay_ >= 0.f, "Adam",
+            "lr, eps and weight_decay must be >= 0");
+  m_ = zeros_like_params(params_);
+  v_ = zeros_like_params(params_);
+}
+
+// ============================================================================================
+// Task 3.1: SGD
+// ============================================================================================
+
+// One step for every parameter i, with w = params_[i]->value and g = grads[i] (same shape):
+//   g = g + weight_decay * w          (L2 regularization, skipped when weight_decay == 0)
+//   v = momentum * v + g              (v = velocity_[i], zero before the first step)
+//   w = w - lr * v                    (with momentum == 0 this is w - lr * g)
+// w and v are updated in place. Tests check two or three steps against the arithmetic done
+// by hand, with and without momentum and weight decay, and that every graph reading w sees
+// the new values.
+void SGD::update(const std::vector<Tensor>& grads) {
+  // BEGIN SOLUTION PA1 Task 3.1
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& w = params_[i]->value;
+    Tensor g = grads[i];
+    if (weight_decay != 0.f) g = g + w * weight_decay;
+    if (momentum != 0.f) {
+      velocity_[i].copy_(velocity_[i] * momentum + g);
+      g = velocity_[i];
+    }
+    w.copy_(w - g * lr);
+  }
+  // END SOLUTION
+}
+
+// ============================================================================================
+// Task 3.2: Adam and AdamW
+// ============================================================================================
+
+// One step (t_ = 1 on the first call) for every parameter i, w = params_[i]->value,
+// g = grads[i], m = m_[i], v = v_[i]:
+// 1. Weight decay, when weight_decay != 0:
+//      Adam  (decoupled_weight_decay false): g = g + weight_decay * w
+//      AdamW (decoupled_weight_decay true):  w = w * (1 - lr * weight_decay), g unchanged
+// 2. Moments: m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+// 3. Bias correction (m and v start at zero, so early averages are too small):
+//      m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)   (compute beta^t in double)
+// 4. w = w - lr * m_hat / (sqrt(v_hat) + eps)
+// Tests check three steps against the arithmetic done by hand for Adam, Adam with L2 weight
+// decay and AdamW.
+void Adam::update(const std::vector<Tensor>& grads) {
+  // BEGIN SOLUTION PA1 Task 3.2
+  const float bc1 = static_cast<float>(1.0 - std::pow(static_cast<double>(beta1), static_cast<double>(t_)));
+  const float bc2 = static_cast<float>(1.0 - std::pow(static_cast<double>(beta2), static_cast<double>(t_)));
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor& w = params_[i]->value;
+    Tensor g = grads[i];
+    if (weight_decay != 0.f) {
+      if (decoupled_weight_decay)
+        w.copy_(w * (1.f - lr * weight_decay));
+      else
+        g = g + w * weight_decay;
+    }
+    m_[i].copy_(m_[i] * beta1 + g * (1.f - beta1));
+    v_[i].copy_(v_[i] * beta2 + g * g * (1.f - beta2));
+    Tensor m_hat = m_[i] / bc1;
+    Tensor v_hat = v_[i] / bc2;
+    w.copy_(w - m_hat * lr / (mlsys::sqrt(v_hat) + eps));
+  }
+  // END SOLUTION
+}
+
+}  // namespace pa1
