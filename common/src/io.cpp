@@ -72,21 +72,26 @@ std::string hex_bytes(const unsigned char* p, size_t n) {
   return os.str();
 }
 
-// The number of elements and of bytes a shape needs; false when either overflows int64.
+// The number of elements and of bytes a shape needs. False when the product of its non-zero
+// dims (times the element size) overflows int64, even if another dim is 0: like NumPy, we
+// refuse such shapes, whose strides could not be computed either.
 bool checked_sizes(const Shape& shape, size_t elem_size, int64_t& numel_out,
                    int64_t& nbytes_out) {
   const int64_t max = std::numeric_limits<int64_t>::max();
-  int64_t n = 1;
-  bool overflow = false;
-  for (int64_t d : shape) {
-    if (d == 0) return numel_out = 0, nbytes_out = 0, true;
-    if (n > max / d) overflow = true;
-    else n *= d;
-  }
   const int64_t es = static_cast<int64_t>(elem_size);
-  if (overflow || n > max / es) return false;
-  numel_out = n;
-  nbytes_out = n * es;
+  int64_t n = 1;
+  bool empty = false;
+  for (int64_t d : shape) {  // every d >= 0, checked by the callers
+    if (d == 0) {
+      empty = true;
+      continue;
+    }
+    if (n > max / d) return false;
+    n *= d;
+  }
+  if (n > max / es) return false;
+  numel_out = empty ? 0 : n;
+  nbytes_out = numel_out * es;
   return true;
 }
 
@@ -451,7 +456,7 @@ Tensor load_npy(const std::string& path) {
   int64_t count = 0, nbytes = 0;
   if (!checked_sizes(h.shape, dtype_size(h.dtype), count, nbytes))
     MLSYS_FAIL(kNpyOp, "'", path, "': shape ", to_string(h.shape), " of ", h.descr,
-               " overflows: its byte size does not fit in int64");
+               " overflows: the product of its non-zero dims (in bytes) does not fit in int64");
   const uint64_t data_len = file_size - data_start;
   if (data_len < static_cast<uint64_t>(nbytes))
     MLSYS_FAIL(kNpyOp, "'", path, "': data is truncated: shape ", to_string(h.shape), " of ",
@@ -621,7 +626,7 @@ Tensor load_idx(const std::string& path, DType dtype) {
   int64_t count = 0, nbytes = 0;
   if (!checked_sizes(shape, type->size, count, nbytes))
     MLSYS_FAIL(kIdxOp, "'", path, "': shape ", to_string(shape), " of ", type->name,
-               " overflows: its byte size does not fit in int64");
+               " overflows: the product of its non-zero dims (in bytes) does not fit in int64");
   const uint64_t data_len = file_size - header_len;
   if (data_len < static_cast<uint64_t>(nbytes))
     MLSYS_FAIL(kIdxOp, "'", path, "': data is truncated: shape ", to_string(shape), " of ",

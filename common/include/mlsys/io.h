@@ -70,11 +70,14 @@ std::string data_path(const std::string& filename);
 // Read from digits-images.idx and digits-labels.idx in data_dir().
 Dataset load_digits();
 
-// Shuffles the rows with a seeded Fisher-Yates shuffle driven by mlsys::philox_word, so the
-// split is the same on every platform, compiler and standard library, and splits them into
-// (train, test). The test part has round(test_fraction * N) rows (0 <= test_fraction <= 1);
-// both parts keep the shuffled order. images and labels may have any dtype, trailing shape
-// and device (the results stay on it) but must agree on N = size(0).
+// Shuffles the rows (dim 0) with a seeded Fisher-Yates shuffle and splits them into
+// (train, test). The shuffle uses only mlsys::philox_word, so it is the same on every platform,
+// compiler and standard library: for i = N-1 down to 1, swap rows i and j = w % (i+1), where w
+// is the next word philox_word(seed, k), k = 0, 1, 2, ..., that is below the largest multiple
+// of i+1 not above 2^32 (others are skipped, so j is exactly uniform). The test part is the
+// first round(test_fraction * N) shuffled rows (halves round up; 0 <= test_fraction <= 1), the
+// train part the rest, both in shuffled order. images and labels may have any dtype, trailing
+// shape and device (the results stay there) but must agree on N = size(0), N < 2^32.
 std::pair<Dataset, Dataset> train_test_split(const Dataset& data, double test_fraction,
                                              uint64_t seed);
 
