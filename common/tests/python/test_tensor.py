@@ -116,9 +116,6 @@ def test_numpy_round_trip(rng, shape, dtype, np_dtype):
     assert t.tolist() == a.tolist()
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor::is_contiguous() in common/src/tensor.cpp is "
-                   "false for zero-size shapes such as (2, 0, 3) (NumPy and PyTorch say true); "
-                   "remove this marker once it returns true when numel() == 0")
 def test_zero_size_is_contiguous():
     assert mlsys.zeros((2, 0, 3)).is_contiguous()
     assert mlsys.from_numpy(np.zeros((2, 0, 3), np.float32)).is_contiguous()
