@@ -5,7 +5,8 @@
     ./mlsys build [--solution]         configure + build one preset (build/<preset>)
     ./mlsys test [pa1] [--task 2.3]    build, then run CTest and pytest, filtered by labels
     ./mlsys demo                       build, then run the tensor-library demo
-    ./mlsys grade | release            placeholders until the autograder lands
+    ./mlsys grade pa1 [--solution]     grade like the official grader (autograder/, docs/GRADING.md)
+    ./mlsys release                    staff: the student repo and the Gradescope zips
 
 Every external command is echoed as `$ ...` before it runs, so each step can be repeated by
 hand. Environment: MLSYS_BUILD_ROOT (default <repo>/build), MLSYS_JOBS (default: all cores),
@@ -16,6 +17,7 @@ Python 3.8+, standard library only.
 import argparse
 import importlib
 import importlib.util
+import json
 import os
 import re
 import shlex
@@ -232,7 +234,11 @@ def cuda_architectures() -> Optional[str]:
 
 def build(args, solution: bool = False, pip_modules: Sequence[str] = ("numpy",)) -> Tuple[str, Path]:
     """Quick dependency check, configure, build. Returns (preset, build dir); raises Failed."""
-    ensure_deps(pip_modules)
+    try:
+        ensure_deps(pip_modules)
+    except Failed as e:  # e.g. offline, or the libraries come from elsewhere (conda, pip)
+        say("warning: " + str(e))
+        say("continuing: if something is really missing, CMake's configure step names it")
     preset = choose_preset(args, solution)
     bdir = build_root() / preset
     cfg = ["cmake", "--preset", preset, "-B", show_path(bdir), "-DPython_EXECUTABLE=" + sys.executable]
@@ -245,7 +251,12 @@ def build(args, solution: bool = False, pip_modules: Sequence[str] = ("numpy",))
             cfg.append("-DCMAKE_CUDA_ARCHITECTURES=" + archs)
     if run(cfg)[0] != 0:
         raise Failed("configure failed for preset '{}' (see the CMake message above)".format(preset))
-    if run(["cmake", "--build", show_path(bdir), "-j", str(jobs(args))])[0] != 0:
+    build_cmd = ["cmake", "--build", show_path(bdir), "-j", str(jobs(args))]
+    if getattr(args, "only_common", False):
+        # The staff gate runs only the tensor library's tests under the sanitizers: build just
+        # common/ (Unix Makefiles: each folder of the build tree has its own `all`).
+        build_cmd = ["make", "-C", show_path(bdir / "common"), "-j", str(jobs(args)), "--no-print-directory"]
+    if run(build_cmd)[0] != 0:
         raise Failed("build failed for preset '{}' (the first compiler error above is the one to fix)".format(preset))
     return preset, bdir
 
@@ -291,18 +302,34 @@ def ctest_filters(scope: Optional[str], task: Optional[str], label: Optional[str
     return out
 
 
-def run_ctest(bdir: Path, filters: List[str], preset: str, args) -> Tuple[str, int]:
-    """('passed'|'FAILED'|'none', number of tests)."""
-    _, listing = run(["ctest", "--test-dir", show_path(bdir), "-N"] + filters, quiet=True)
-    m = re.search(r"Total Tests:\s*(\d+)", listing)
-    count = int(m.group(1)) if m else 0
-    if count == 0:
+def ctest_selection(bdir: Path, filters: List[str]) -> Tuple[List[str], List[str]]:
+    """(the CTest tests these filters select, those of them that only run pytest). The latter
+    come from mlsys_add_python_test; the CLI runs pytest itself, so it leaves them out."""
+    _, out = run(["ctest", "--test-dir", show_path(bdir), "--show-only=json-v1"] + filters, quiet=True)
+    try:
+        tests = json.loads(out[out.index("{"):]).get("tests", [])
+    except ValueError:
+        return [], []
+    names = [t["name"] for t in tests]
+    wrappers = [t["name"] for t in tests if "pytest" in [Path(c).name for c in t.get("command", [])]]
+    return names, wrappers
+
+
+def run_ctest(bdir: Path, filters: List[str], preset: str, args, skip_pytest: bool) -> Tuple[str, int]:
+    """('passed'|'FAILED'|'none', number of tests). skip_pytest leaves out the CTest tests that
+    only wrap pytest (so they do not run twice)."""
+    names, wrappers = ctest_selection(bdir, filters)
+    if skip_pytest and wrappers:
+        say("ctest: leaving out {} (the Python tests run with pytest below)".format(", ".join(wrappers)))
+        names = [n for n in names if n not in wrappers]
+        filters = filters + ["-E", "^({})$".format("|".join(re.escape(w) for w in wrappers))]
+    if not names:
         say("ctest: no test matches these filters")
         return "none", 0
     env = ASAN_ENV if preset == "asan" else None
     rc, _ = run(["ctest", "--test-dir", show_path(bdir), "--output-on-failure", "-j", str(jobs(args))]
                 + filters, env=env)
-    return ("passed" if rc == 0 else "FAILED"), count
+    return ("passed" if rc == 0 else "FAILED"), len(names)
 
 
 def run_pytest(bdir: Path, dirs: List[Path], task: Optional[str], regex: Optional[str]) -> str:
@@ -315,18 +342,19 @@ def run_pytest(bdir: Path, dirs: List[Path], task: Optional[str], regex: Optiona
         keys.append("task" + task.replace(".", "_"))
     if regex:
         keys.append("({})".format(regex))
-    cmd = [sys.executable, "-m", "pytest", "-ra"] + [show_path(d) for d in dirs]
+    cmd = [sys.executable, "-m", "pytest", "-ra", "-p", "no:cacheprovider"] + [show_path(d) for d in dirs]
     if keys:
         cmd += ["-k", " and ".join(keys)]
     pythonpath = os.pathsep.join(p for p in [show_path(bdir / "python"), os.environ.get("PYTHONPATH")] if p)
-    rc, _ = run(cmd, env={"PYTHONPATH": pythonpath, "MLSYS_BUILD_DIR": show_path(bdir)})
+    rc, _ = run(cmd, env={"PYTHONPATH": pythonpath, "PYTHONDONTWRITEBYTECODE": "1",
+                          "MLSYS_BUILD_DIR": show_path(bdir)})
     if rc == 5:  # pytest: nothing collected
         say("pytest: no test matches these filters")
         return "none"
     return "passed" if rc == 0 else "FAILED"
 
 
-def test_one_build(args, solution: bool, scope: Optional[str] = None, task: Optional[str] = None,
+def build_and_test(args, solution: bool, scope: Optional[str] = None, task: Optional[str] = None,
                    label: Optional[str] = None, python: bool = True, ctest: bool = True) -> bool:
     """Build one preset and run its selected tests. Prints the one-line summary; returns success."""
     start = time.time()
@@ -337,15 +365,19 @@ def test_one_build(args, solution: bool, scope: Optional[str] = None, task: Opti
         preset, bdir = build(args, solution, pip_modules=PIP_REQUIRED if python else ("numpy",))
         filters = ctest_filters(scope, task, label, args.k)
         ran_any = False
+        # pytest runs directly (its own output, -k for tasks) except under ASan, whose module
+        # only loads with the runtime preloaded: there CTest's pytest wrappers (which preload
+        # it) run instead. With --label, CTest's selection decides too (e.g. --label python).
+        direct_pytest = python and preset != "asan" and not label
         if ctest:
-            result, count = run_ctest(bdir, filters, preset, args)
+            result, count = run_ctest(bdir, filters, preset, args, skip_pytest=direct_pytest or not python)
             parts.append("ctest {} ({} tests)".format(result, count) if count else "ctest: no test matched")
             ok &= result != "FAILED"
             ran_any |= result != "none"
         if python and preset == "asan":
-            parts.append("pytest skipped (ASan builds cannot be imported by a plain python)")
+            parts.append("pytest only through CTest (an ASan module needs the runtime preloaded)")
         elif python and label:
-            parts.append("pytest skipped (--label filters CTest only)")
+            parts.append("pytest only through CTest (--label filters CTest)")
         elif python:
             result = run_pytest(bdir, python_test_dirs(scope), task, args.k)
             parts.append("pytest " + result if result != "none" else "pytest: no test matched")
@@ -367,37 +399,37 @@ def test_one_build(args, solution: bool, scope: Optional[str] = None, task: Opti
 
 
 def check_student_stubs(args) -> bool:
-    """Hook for the staff gate: that the untouched student files fail each PA's tests with
-    mlsys::NotImplemented (and nothing worse). A later PA issue implements it; for now it only
-    says what it will check."""
-    say("check_student_stubs: not implemented yet. It will run each PA's tests against the student "
-        "build and require every failure to be mlsys::NotImplemented naming the test's task "
-        "(no crash, no hang, no pass).")
-    return True
+    """Staff gate: the untouched student files must fail each PA's C++ tests only with
+    mlsys::NotImplemented (no crash, no hang, no other failure, no silently passing task)."""
+    bdir = build_root() / "student"
+    return run([sys.executable, str(Path("tools") / "check_student_stubs.py"), show_path(bdir)])[0] == 0
 
 
 def staff_gate(args) -> int:
-    """The full staff check: stubs, solution build + all tests, student build + common tests,
-    ASan build + common tests. Every step runs; the table at the end says which failed."""
+    """The full staff check: stubs (markers, drift, leaks), solution build + all tests, student
+    build + common tests, ASan build + common tests. Every step runs; the closing table says
+    which failed."""
     python = not args.no_python
     ctest = not args.python_only
     stubs = [sys.executable, str(Path("tools") / "stubs.py")]
 
     def step_stubs() -> bool:
-        return run(stubs + ["check-markers"])[0] == 0 and run(stubs + ["generate", "--check"])[0] == 0
+        results = [run(stubs + ["check-markers"])[0], run(stubs + ["generate", "--check"])[0],
+                   run(stubs + ["leak-check", "--staff-tree", "."])[0]]
+        return results == [0, 0, 0]
 
     def step_student() -> bool:
-        ok = test_one_build(args, False, scope="common", python=python, ctest=ctest)
+        ok = build_and_test(args, False, scope="common", python=python, ctest=ctest)
         return check_student_stubs(args) and ok
 
     def step_asan() -> bool:
-        asan = argparse.Namespace(**dict(vars(args), preset="asan", cuda=None))
-        return test_one_build(asan, False, scope="common", python=False, ctest=True)
+        asan = argparse.Namespace(**dict(vars(args), preset="asan", cuda=None, only_common=True))
+        return build_and_test(asan, False, scope="common", python=python, ctest=True)
 
     steps = [
-        ("stubs: check-markers, generate --check", step_stubs),
-        ("solution build, every test", lambda: test_one_build(args, True, python=python, ctest=ctest)),
-        ("student build, common tests", step_student),
+        ("stubs: check-markers, generate --check, leak-check", step_stubs),
+        ("solution build, every test", lambda: build_and_test(args, True, python=python, ctest=ctest)),
+        ("student build, common tests, stubs fail only with NotImplemented", step_student),
         ("asan build, common tests", step_asan),
     ]
     results = []
@@ -425,7 +457,7 @@ def cmd_test(args) -> int:
         return staff_gate(args)
     if STAFF_TREE and not (args.solution or args.student or args.preset):
         say("testing the student files (staff tree: add --solution to test the reference solutions)")
-    ok = test_one_build(args, args.solution, args.scope, task, args.label,
+    ok = build_and_test(args, args.solution, args.scope, task, args.label,
                         python=not args.no_python, ctest=not args.python_only)
     return 0 if ok else 1
 
@@ -444,9 +476,69 @@ def cmd_demo(args) -> int:
     return run([show_path(demo)] + args.demo_args)[0]
 
 
-def cmd_placeholder(args) -> int:
-    print("mlsys {}: not available yet: the autograder lands with its own issue".format(args.cmd))
-    return 2
+def grader_binary(args) -> Path:
+    """Builds the grader on its own (`cmake -S autograder`): quick, and independent of the PA
+    code it grades. Returns the mlsys_grade executable."""
+    bdir = build_root() / "grader-tool"
+    steps = [["cmake", "-S", "autograder", "-B", show_path(bdir), "-DCMAKE_BUILD_TYPE=Release"],
+             ["cmake", "--build", show_path(bdir), "-j", str(jobs(args)), "--target", "mlsys_grade"]]
+    for cmd in steps:
+        rc, out = run(cmd, quiet=True)
+        if rc != 0:
+            print(out)
+            raise Failed("could not build the grader (see above)")
+    return bdir / "mlsys_grade"
+
+
+def user_path(p: str) -> str:
+    """A path the user typed, made absolute (commands run in the repo root)."""
+    return str(Path(p).expanduser().resolve())
+
+
+def cmd_grade(args) -> int:
+    ensure_deps(())
+    rubric = REPO / "autograder" / "rubrics" / (args.pa + ".json")
+    if not rubric.is_file():
+        raise Failed("{} has no rubric yet ({} is missing)".format(args.pa, show_path(rubric)))
+    grader = show_path(grader_binary(args))
+    if args.batch:
+        if not args.out:
+            raise Failed("--batch DIR needs --out OUTDIR (one results folder per submission and scores.csv)")
+        cmd = [grader, "batch", "--tree", ".", "--rubric", show_path(rubric), "--submissions", user_path(args.batch),
+               "--out", user_path(args.out), "--parallel", str(args.parallel or 1)]
+        if args.jobs:
+            cmd += ["--jobs", str(args.jobs)]
+        return run(cmd)[0]
+    if args.parallel:
+        raise Failed("--parallel is for --batch")
+    cmd = [grader, "grade", "--tree", ".", "--rubric", show_path(rubric), "--jobs", str(jobs(args))]
+    if args.submission:
+        cmd += ["--submission", user_path(args.submission)]
+    if args.solution:
+        cmd += ["--solution"]
+    if args.local:
+        cmd += ["--local"]
+    if args.format:
+        cmd += ["--format", args.format]
+    if args.out:
+        cmd += ["--out", user_path(args.out)]
+    if args.summary:
+        cmd += ["--markdown", user_path(args.summary)]
+    if args.expect:
+        cmd += ["--expect", args.expect]
+    return run(cmd)[0]
+
+
+def cmd_release(args) -> int:
+    if not STAFF_TREE:
+        raise Failed("release needs the staff tree (this checkout has no solutions/)")
+    ensure_deps(())
+    grader = grader_binary(args)
+    out = user_path(args.out) if args.out else show_path(build_root() / "release")
+    cmd = [sys.executable, "autograder/release.py", "--grader", show_path(grader), "--out", out]
+    for pa in args.pa or []:
+        cmd += ["--pa", pa]
+    return run(cmd)[0]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -474,7 +566,9 @@ def parser() -> argparse.ArgumentParser:
                "  ./mlsys test pa1 --task 2.3    build, then run the tests of PA1 Task 2.3\n"
                "  ./mlsys test                   staff tree: the full staff gate; student release: all public tests\n"
                "  ./mlsys test --solution pa2    staff: the reference solutions' PA2 tests\n"
-               "  ./mlsys demo                   build and run the tensor-library demo\n\n"
+               "  ./mlsys demo                   build and run the tensor-library demo\n"
+               "  ./mlsys grade pa1              the score the grader gives your files\n"
+               "  ./mlsys release                staff: the student repo and the Gradescope zips\n\n"
                "environment: MLSYS_BUILD_ROOT (default <repo>/build; each preset builds in a\n"
                "subfolder), MLSYS_JOBS (parallel jobs), MLSYS_CUDA_ARCHITECTURES (e.g. 75 for a T4;\n"
                "default: the visible GPU, else 75 through 90). Details: docs/TOOLS.md.")
@@ -499,7 +593,7 @@ def parser() -> argparse.ArgumentParser:
                        description="Build, then run CTest (by labels) and pytest (common/tests/python,\n"
                                    "paN_*/tests/python) with PYTHONPATH=<build>/python.\n\n"
                                    "Without a PA, task, label or -k: in the staff tree (solutions/ exists) the\n"
-                                   "full staff gate runs: (1) stubs.py check-markers + generate --check,\n"
+                                   "full staff gate runs: (1) stubs.py check-markers, generate --check, leak-check,\n"
                                    "(2) solution build + every test, (3) student build + the 'common' tests,\n"
                                    "(4) asan build + the 'common' tests; in a student release, the student\n"
                                    "build and every public test. Otherwise the student build (or --solution)\n"
@@ -530,19 +624,54 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("demo_args", nargs="*", help="arguments for mlsys_demo (after --)")
     p.set_defaults(fn=cmd_demo)
 
-    for name in ("grade", "release"):
-        what = "grade a submission locally" if name == "grade" else "write the student release and Gradescope zips"
-        p = sub.add_parser(name, help="placeholder: " + what + " (lands with the autograder)",
-                           description="Placeholder: prints 'not available yet' and exits 2. The "
-                                       "autograder issue replaces it ({}).".format(what))
-        p.set_defaults(fn=cmd_placeholder)
+    p = sub.add_parser("grade", formatter_class=fmt, help="grade a submission like the official grader",
+                       description="Build the grader (autograder/, on its own), then grade one PA: stage a pristine\n"
+                                   "copy of the tree with the submission's student files, build, run every test case\n"
+                                   "in its own sandboxed process, run the benchmarks, print the score table.\n\n"
+                                   "Without --submission the tree's own student files are graded. In the staff tree\n"
+                                   "tasks are isolated (task k: your files for k, the solutions for the rest) and\n"
+                                   "hidden tests run; in a student release grading is local: one build of your files,\n"
+                                   "visible tests and performance items only. Work folder: $MLSYS_BUILD_ROOT/grader/<pa>\n"
+                                   "(kept: later gradings rebuild only what changed). docs/GRADING.md has the details.",
+                       epilog="examples:\n"
+                              "  ./mlsys grade pa1                         your files, the score table\n"
+                              "  ./mlsys grade pa1 --submission ~/hw.zip   a zip or folder (repo layout or just the files)\n"
+                              "  ./mlsys grade pa1 --solution --expect full   staff: the reference solutions\n"
+                              "  ./mlsys grade pa1 --batch subs/ --out graded/ --parallel 2   staff: a folder of submissions")
+    p.add_argument("pa", choices=["pa1", "pa2", "pa3"], help="the assignment (autograder/rubrics/<pa>.json)")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--submission", metavar="DIR|ZIP", help="grade this folder or zip instead of the tree's files")
+    what.add_argument("--solution", action="store_true", help="staff: grade the reference solutions (solutions/)")
+    what.add_argument("--batch", metavar="DIR", help="staff: grade every folder and zip in DIR (needs --out OUTDIR)")
+    p.add_argument("--format", choices=["table", "gradescope", "classroom", "markdown", "json"],
+                   help="what --out gets (default table); the table is printed either way")
+    p.add_argument("--out", metavar="FILE", help="write the --format output here (with --batch: a folder)")
+    p.add_argument("--summary", metavar="FILE", help="also write the Markdown summary here")
+    p.add_argument("--expect", metavar="SCORE|full", help="exit 3 unless the score is this (CI)")
+    p.add_argument("--local", action="store_true", help="grade like a student release even in the staff tree")
+    p.add_argument("--jobs", "-j", type=int, help="parallel builds and test runs (default: $MLSYS_JOBS or all cores)")
+    p.add_argument("--parallel", type=int, help="with --batch: submissions graded at once (default 1)")
+    p.set_defaults(fn=cmd_grade)
+
+    p = sub.add_parser("release", help="staff: write the student repo and the Gradescope zips",
+                       description="Staff tree only. Checks the rubrics and that the student files match their "
+                                   "solutions/ twins, then writes OUT/student (the repo students get: no solutions/, "
+                                   "no hidden tests, public rubrics, a GitHub Classroom workflow) and "
+                                   "OUT/gradescope/<pa>.zip (setup.sh, run_autograder, the full course tree), and "
+                                   "leak-checks the student repo. Default OUT: $MLSYS_BUILD_ROOT/release. "
+                                   "See docs/GRADING.md.")
+    p.add_argument("--out", metavar="DIR", help="where to write (default build/release)")
+    p.add_argument("--pa", action="append", choices=["pa1", "pa2", "pa3"],
+                   help="only this PA's Gradescope zip (repeatable; default: every rubric)")
+    p.add_argument("--jobs", "-j", type=int, help="parallel jobs for building the grader")
+    p.set_defaults(fn=cmd_release)
     return ap
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     ap = parser()
     args, unknown = ap.parse_known_args(argv)
-    if unknown and args.fn is not cmd_placeholder:  # placeholders accept anything for now
+    if unknown:
         ap.error("unrecognized arguments: " + " ".join(unknown))
     try:
         return args.fn(args)

@@ -26,8 +26,8 @@ Commands (run from anywhere; the repo root is the parent of tools/ unless --root
     leak-check DIR       exit 1 if solution text, solutions/ or autograder/hidden/ is in DIR
     list [--json]        every region: file, lines, task id, kind
 
-The functions below (find_regions, generate_text, check_markers, drift, leak_check, ...) are
-the API the grader and the release tool reuse. Python 3.8+, standard library only.
+The functions below (find_regions, generate_text, plan, generate, check_markers, leak_check,
+...) are the API the grader and the release tool reuse. Python 3.8+, standard library only.
 """
 
 import argparse
@@ -54,6 +54,9 @@ KINDS = {"device"}  # region kinds allowed after the task id
 
 # Lines shorter than this (whitespace stripped) are too common to count as a leak.
 MIN_LEAK_CHARS = 25
+# Loop and branch headers with no statement of their own (`for (int64_t r = 0; r < rows; ++r) {`,
+# `for i in range(n):`) are structure, not solution: they never count as a leak.
+STRUCTURAL_RE = re.compile(r"^(\}\s*)?(for|while|if|else if|elif|else|switch)\b.*([{)]|:)$")
 
 # Directories never walked: VCS data, caches, build trees (build/, build-asan/, ...).
 SKIP_DIR_NAMES = {".git", "__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
@@ -422,73 +425,106 @@ class Leak(NamedTuple):
     text: str
 
 
-def secret_lines(root: Path = REPO_ROOT) -> Dict[str, Tuple[str, str]]:
-    """Stripped solution line -> ('solutions/<rel>:<line>', task) for every line worth guarding:
-    inside a region, at least MIN_LEAK_CHARS long, and found neither outside the regions of its
-    solution file nor in the generated student file."""
-    secrets: Dict[str, Tuple[str, str]] = {}
-    for item in plan(Path(root)):
+class Secret(NamedTuple):
+    source: str         # solutions/<rel>:<line>
+    task: str           # "PA1 Task 2.3"
+    region: str         # solutions/<rel>:<begin>, the region it belongs to
+
+
+def secret_lines(root: Path = REPO_ROOT) -> Dict[str, Secret]:
+    """Stripped solution line -> Secret, for every line worth guarding. A line is guarded when it
+    is inside a region, at least MIN_LEAK_CHARS long, not a bare loop or branch header
+    (STRUCTURAL_RE), found neither outside the regions of its solution file nor in the generated
+    student file, and occurs only once in all of solutions/ (a line repeated across solutions is
+    an idiom, such as `return cudaGetLastError();`)."""
+    root = Path(root)
+    counts: Dict[str, int] = {}
+    candidates: List[Tuple[str, Secret]] = []
+    for item in plan(root):
         if item.text is None:
             continue
-        text = _read_text(Path(root) / SOLUTIONS_DIR / item.relpath)
-        lines = [_strip_eol(l).strip() for l in _split_lines(text)]
+        lines = [l.strip() for l in _read_text(root / SOLUTIONS_DIR / item.relpath).splitlines()]
+        for l in lines:
+            counts[l] = counts.get(l, 0) + 1
         inside = set()
         for r in item.regions:
             inside.update(range(r.begin - 1, r.end))
         public = {l for i, l in enumerate(lines) if i not in inside}
         public |= {l.strip() for l in item.text.splitlines()}
         for r in item.regions:
+            region = "{}/{}:{}".format(SOLUTIONS_DIR, item.relpath, r.begin)
             for i in range(r.begin, r.end - 1):  # body lines only (0-based index of line i+1)
-                s = lines[i]
-                if len(s) >= MIN_LEAK_CHARS and s not in public and s not in secrets:
-                    secrets[s] = ("{}/{}:{}".format(SOLUTIONS_DIR, item.relpath, i + 1), str(r.task))
-    return secrets
+                if (len(lines[i]) >= MIN_LEAK_CHARS and lines[i] not in public
+                        and not STRUCTURAL_RE.match(lines[i])):
+                    source = "{}/{}:{}".format(SOLUTIONS_DIR, item.relpath, i + 1)
+                    candidates.append((lines[i], Secret(source, str(r.task), region)))
+    return {line: secret for line, secret in candidates if counts[line] == 1}
 
 
 def _is_build_dir(name: str) -> bool:
     return name == "build" or name.startswith("build-") or name.startswith("build_")
 
 
-def leak_check(tree: Path, root: Path = REPO_ROOT, staff_tree: bool = False) -> Tuple[List[str], List[Leak]]:
-    """Scan ``tree`` for solution text. Returns (forbidden directories, leaks).
-
-    ``staff_tree`` allows (and skips) solutions/ and autograder/hidden/ and top-level build
-    directories, so the check can run on the staff repo itself.
-    """
-    tree = Path(tree)
-    secrets = secret_lines(root)
+def _scan_dirs(tree: Path, staff_tree: bool) -> Tuple[List[str], List[Path]]:
+    """(staff-only directories found, files to scan) under ``tree``."""
     forbidden: List[str] = []
-    leaks: List[Leak] = []
+    files: List[Path] = []
     for dirpath, dirnames, filenames in os.walk(str(tree)):
         rel_dir = Path(dirpath).relative_to(tree)
         keep = []
         for d in sorted(dirnames):
             rel = (rel_dir / d).as_posix()
-            staff_only = d == SOLUTIONS_DIR or rel == HIDDEN_DIR or rel.endswith("/" + HIDDEN_DIR)
             if d == ".git":
                 continue
-            if staff_only:
+            if d == SOLUTIONS_DIR or rel == HIDDEN_DIR or rel.endswith("/" + HIDDEN_DIR):
                 if not staff_tree:
                     forbidden.append(rel + "/")
                 continue
-            if staff_tree and rel_dir == Path(".") and _is_build_dir(d):
+            # The staff repo's untracked top-level folders: build trees, .deps/, .venv/, ...
+            if staff_tree and rel_dir == Path(".") and (_is_build_dir(d) or d.startswith(".")):
                 continue
             keep.append(d)
         dirnames[:] = keep
-        for fn in sorted(filenames):
-            p = Path(dirpath) / fn
-            try:
-                data = p.read_bytes()
-            except OSError:
-                continue
-            if b"\0" in data:
-                continue  # binary
-            text = data.decode("utf-8", errors="replace")
-            for lineno, line in enumerate(text.splitlines(), start=1):
-                hit = secrets.get(line.strip())
-                if hit:
-                    leaks.append(Leak(p.relative_to(tree).as_posix(), lineno, hit[0], hit[1], line.strip()))
-    return sorted(forbidden), leaks
+        files += [Path(dirpath) / fn for fn in sorted(filenames)]
+    return sorted(forbidden), files
+
+
+def _text_lines(path: Path, data: bytes) -> List[str]:
+    """The lines of a text file; for a notebook, the lines of its cells' sources, top to bottom
+    (where the JSON string escapes would hide code from a plain line match)."""
+    text = data.decode("utf-8", errors="replace")
+    if path.suffix == ".ipynb":
+        try:
+            cells = json.loads(text).get("cells", [])
+            return [l for c in cells for l in "".join(c.get("source", [])).splitlines()]
+        except (ValueError, AttributeError, TypeError):
+            pass
+    return text.splitlines()
+
+
+def leak_check(tree: Path, root: Path = REPO_ROOT, staff_tree: bool = False) -> Tuple[List[str], List[Leak]]:
+    """Scan ``tree`` for solution text: every guarded line (secret_lines) found in any file.
+    Returns (forbidden directories, leaks). ``staff_tree`` allows (and skips) solutions/ and
+    autograder/hidden/, and skips top-level build and dot folders, so that the check can run on
+    the staff repo itself.
+    """
+    tree = Path(tree)
+    secrets = secret_lines(root)
+    forbidden, files = _scan_dirs(tree, staff_tree)
+    leaks: List[Leak] = []
+    for p in files:
+        try:
+            data = p.read_bytes()
+        except OSError:
+            continue
+        if b"\0" in data:
+            continue  # binary
+        for lineno, line in enumerate(_text_lines(p, data), start=1):
+            secret = secrets.get(line.strip())
+            if secret:
+                leaks.append(Leak(p.relative_to(tree).as_posix(), lineno, secret.source, secret.task,
+                                  line.strip()))
+    return forbidden, leaks
 
 
 # ----------------------------------------------------------------------------------------------
@@ -583,4 +619,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # e.g. `stubs.py list | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)

@@ -1,5 +1,6 @@
 """Tests of tools/stubs.py on small fake repos built in tmp_path."""
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -325,6 +326,38 @@ def test_leak_detected(repo, tmp_path):
     assert "kernel.txt:1: leaks solutions/pa2_kernels/src/cuda/add.cu:4 (PA2 Task 3.1)" in r.stdout
 
 
+@pytest.mark.parametrize("header, structural", [
+    ("for (int64_t row = 0; row < rows; ++row) {", True),
+    ("for (int64_t p = 0; p < K; ++p)", True),
+    ("} else if (threadIdx.x < warp_size_of_block) {", True),
+    ("for batch_index, batch in enumerate(loader):", True),
+    ("for (int64_t p = 0; p < K; ++p) acc += A[i * lda + p];", False),
+    ("if (idx < n) out[idx] = a[idx] + b[idx];", False),
+])
+def test_bare_loop_and_branch_headers_are_structure(header, structural):
+    assert bool(stubs.STRUCTURAL_RE.match(header)) == structural
+
+
+def test_lines_repeated_across_solutions_are_idioms(repo):
+    idiom = "return launch_status_of_this_kernel();"
+    for name in ("a", "b"):
+        write(repo / "solutions/pa1_autodiff/src/{}.cpp".format(name),
+              "void {}() {{\n  // BEGIN SOLUTION PA1 Task 1\n  {}\n  // END SOLUTION\n}}\n"
+              .format(name, idiom))
+    assert idiom not in stubs.secret_lines(repo)
+
+
+def test_leak_in_notebook_cell_detected(repo, tmp_path):
+    rel = release_of(repo, tmp_path)
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": ["x = 1\n", "    const int idx = blockIdx.x * blockDim.x + threadIdx.x;\n",
+                       "    if (idx < n) out[idx] = a[idx] + b[idx];\n"]}
+    write(rel / "handouts/notebooks/pa2.ipynb", json.dumps({"cells": [cell], "nbformat": 4}, indent=1))
+    _, leaks = stubs.leak_check(rel, repo)
+    assert [(l.file, l.line) for l in leaks] == [("handouts/notebooks/pa2.ipynb", 2),
+                                                 ("handouts/notebooks/pa2.ipynb", 3)]
+
+
 def test_staff_dirs_in_release_are_flagged(repo, tmp_path):
     rel = release_of(repo, tmp_path)
     write(rel / "solutions/README.md", "nothing secret\n")
@@ -338,5 +371,6 @@ def test_staff_dirs_in_release_are_flagged(repo, tmp_path):
 def test_staff_tree_mode_scans_the_repo_itself(repo):
     assert stubs.leak_check(repo, repo, staff_tree=True) == ([], [])
     write(repo / "pa1_autodiff/src/extra.cpp", "const float slope_for_negative_inputs = 0.0f;\n")
+    write(repo / "build/pa1_autodiff/copy.cpp", (repo / "pa1_autodiff/src/extra.cpp").read_text())
     _, leaks = stubs.leak_check(repo, repo, staff_tree=True)
     assert [(l.file, l.line) for l in leaks] == [("pa1_autodiff/src/extra.cpp", 1)]
