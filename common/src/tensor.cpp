@@ -108,7 +108,9 @@ class HostBlockCache {
         return p;
       }
     }
-    // 64-byte alignment for SIMD; aligned_alloc needs a multiple of the alignment.
+    // 64-byte alignment for SIMD on anything large; tiny tensors (graph engines make millions
+    // of them) take malloc's faster path, which aligns to 16 bytes.
+    if (bytes < kSmallBytes) return std::malloc(bytes);
     return std::aligned_alloc(64, bytes);
   }
   void release(void* p, size_t bytes) {
@@ -136,6 +138,7 @@ class HostBlockCache {
 #endif
   }
   static constexpr size_t kMaxCachedBytes = size_t{1} << 30;
+  static constexpr size_t kSmallBytes = 1024;
   std::mutex mutex_;
   std::multimap<size_t, void*> free_;
   size_t cached_bytes_ = 0;
@@ -146,6 +149,7 @@ HostBlockCache& host_cache() {
   return *cache;
 }
 
+// Rounded up to whole 64-byte lines (aligned_alloc needs a multiple of its alignment).
 size_t host_bytes(size_t nbytes) { return (std::max<size_t>(nbytes, 1) + 63) / 64 * 64; }
 }  // namespace
 

@@ -1,29 +1,79 @@
 // The Executor: plans once (which nodes, in which order, when each value dies), then runs the
 // plan for every set of feeds (staff code).
 //
-// Planning collects the nodes the outputs need with an explicit stack, then orders them with
-// Kahn's algorithm: a node is ready once all of its inputs are, and leaves are ready at once.
-// The same pass gives each value's last consumer, after which the value is dropped. Nodes
-// left over when no node is ready lie on (or behind) a cycle.
+// Planning numbers the nodes the outputs need (breadth first, from the outputs), then orders
+// them with Kahn's algorithm: a node is ready once all of its inputs are, and leaves are ready
+// at once. Nodes left over when no node is ready lie on (or behind) a cycle. The last read of
+// each intermediate value moves it out of the table of values, so it is freed as soon as its
+// last consumer has run. Everything is flat arrays: planning a 100,000-node graph takes one
+// hash lookup per edge.
 #include "pa1/executor.h"
 
+#include <cstdint>
 #include <sstream>
-#include <unordered_map>
 
 #include "check.h"
 #include "pa1/ops.h"
 
 namespace pa1 {
 
-// A node on a cycle among `stuck` (nodes never ready): walk up stuck inputs until a repeat.
-static const Node* node_on_cycle(const Node* start, const std::unordered_map<const Node*, int32_t>& pos,
-                                 const std::vector<int32_t>& pending) {
-  std::unordered_map<const Node*, bool> seen;
+namespace {
+
+// Node address -> position in a plan: open addressing with linear probing. (std::unordered_map
+// spends most of the planning time of a 100,000-node graph walking its bucket lists.)
+class NodeIndex {
+ public:
+  NodeIndex() { reset(1024); }
+  // The position of n, or -1.
+  int32_t find(const Node* n) const {
+    for (size_t s = slot(n);; s = (s + 1) & mask_) {
+      if (keys_[s] == n) return vals_[s];
+      if (keys_[s] == nullptr) return -1;
+    }
+  }
+  // The position of n; when n is not there yet, adds n -> pos and returns pos.
+  int32_t find_or_insert(const Node* n, int32_t pos) {
+    if (2 * (size_ + 1) > keys_.size()) grow();
+    size_t s = slot(n);
+    for (; keys_[s] != nullptr; s = (s + 1) & mask_)
+      if (keys_[s] == n) return vals_[s];
+    keys_[s] = n;
+    vals_[s] = pos;
+    ++size_;
+    return pos;
+  }
+
+ private:
+  size_t slot(const Node* n) const {
+    uint64_t h = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(n)) * 0x9E3779B97F4A7C15ull;
+    return static_cast<size_t>(h ^ (h >> 29)) & mask_;
+  }
+  void reset(size_t capacity) {
+    keys_.assign(capacity, nullptr);
+    vals_.assign(capacity, -1);
+    mask_ = capacity - 1;
+    size_ = 0;
+  }
+  void grow() {
+    std::vector<const Node*> keys = std::move(keys_);
+    std::vector<int32_t> vals = std::move(vals_);
+    reset(keys.size() * 2);
+    for (size_t i = 0; i < keys.size(); ++i)
+      if (keys[i] != nullptr) find_or_insert(keys[i], vals[i]);
+  }
+  std::vector<const Node*> keys_;
+  std::vector<int32_t> vals_;
+  size_t mask_ = 0, size_ = 0;
+};
+
+// A node on a cycle among the nodes Kahn's algorithm could not schedule (pending > 0): walk up
+// unscheduled inputs until a node repeats.
+const Node* node_on_cycle(const Node* start, const NodeIndex& index, const std::vector<int32_t>& pending) {
+  NodeIndex seen;
   const Node* n = start;
-  while (!seen[n]) {
-    seen[n] = true;
+  for (int32_t step = 0; seen.find_or_insert(n, step) == step; ++step) {
     for (const NodePtr& in : n->inputs) {
-      if (pending[pos.at(in.get())] > 0) {
+      if (pending[index.find(in.get())] > 0) {
         n = in.get();
         break;
       }
@@ -32,83 +82,90 @@ static const Node* node_on_cycle(const Node* start, const std::unordered_map<con
   return n;
 }
 
+}  // namespace
+
 Executor::Executor(std::vector<NodePtr> outputs) : outputs_(std::move(outputs)) {
   for (size_t i = 0; i < outputs_.size(); ++i)
     PA1_CHECK(outputs_[i] != nullptr, "Executor", "output ", i, " is a null node");
 
-  // 1. Every needed node once, with its position in `nodes`.
-  std::unordered_map<const Node*, int32_t> pos;
-  std::vector<const Node*> nodes;
-  std::vector<const Node*> stack;
-  for (const NodePtr& o : outputs_) stack.push_back(o.get());
-  while (!stack.empty()) {
-    const Node* n = stack.back();
-    stack.pop_back();
-    if (!pos.emplace(n, static_cast<int32_t>(nodes.size())).second) continue;
-    nodes.push_back(n);
-    for (const NodePtr& in : n->inputs) {
-      PA1_CHECK(in != nullptr, "Executor", "node ", n->describe(), " has a null input");
-      stack.push_back(in.get());
+  // 1. Every needed node once, numbered in breadth-first discovery order, with its inputs'
+  //    numbers as flat arrays (CSR: the inputs of node i are in_idx[in_begin[i] ..
+  //    in_begin[i + 1])). One hash lookup per edge.
+  NodeIndex index;
+  std::vector<NodePtr> nodes;
+  for (const NodePtr& o : outputs_)
+    if (index.find_or_insert(o.get(), static_cast<int32_t>(nodes.size())) == static_cast<int32_t>(nodes.size()))
+      nodes.push_back(o);
+  std::vector<int32_t> in_begin{0}, in_idx;
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& n = *nodes[i];
+    for (const NodePtr& in : n.inputs) {
+      PA1_CHECK(in != nullptr, "Executor", "node ", n.describe(), " has a null input");
+      const int32_t fresh = static_cast<int32_t>(nodes.size());
+      const int32_t j = index.find_or_insert(in.get(), fresh);
+      if (j == fresh) nodes.push_back(in);
+      in_idx.push_back(j);
     }
+    in_begin.push_back(static_cast<int32_t>(in_idx.size()));
+  }
+  const int32_t n_nodes = static_cast<int32_t>(nodes.size());
+  std::vector<int32_t> cons_begin(n_nodes + 1, 0), cons_idx(in_idx.size());
+  for (int32_t j : in_idx) ++cons_begin[j + 1];
+  for (int32_t j = 0; j < n_nodes; ++j) cons_begin[j + 1] += cons_begin[j];
+  {
+    std::vector<int32_t> fill(cons_begin.begin(), cons_begin.end() - 1);
+    for (int32_t i = 0; i < n_nodes; ++i)
+      for (int32_t e = in_begin[i]; e < in_begin[i + 1]; ++e) cons_idx[fill[in_idx[e]]++] = i;
   }
 
   // 2. Kahn's algorithm: pending[i] = inputs of node i not computed yet (edges, so x * x
-  //    counts x twice); consumers[j] = nodes that read node j.
-  const size_t n_nodes = nodes.size();
-  std::vector<int32_t> pending(n_nodes, 0);
-  std::vector<std::vector<int32_t>> consumers(n_nodes);
-  std::vector<int32_t> ready;
-  for (size_t i = 0; i < n_nodes; ++i) {
-    for (const NodePtr& in : nodes[i]->inputs) consumers[pos.at(in.get())].push_back(static_cast<int32_t>(i));
-    pending[i] = static_cast<int32_t>(nodes[i]->inputs.size());
-    if (pending[i] == 0) ready.push_back(static_cast<int32_t>(i));
-  }
-  std::vector<int32_t> order;
+  //    counts x twice). Ready nodes are taken last-in first-out, which keeps a chain of
+  //    computations together (values die sooner than with a breadth-first order).
+  std::vector<int32_t> pending(n_nodes), ready, order;
   order.reserve(n_nodes);
+  for (int32_t i = 0; i < n_nodes; ++i) {
+    pending[i] = in_begin[i + 1] - in_begin[i];
+    if (pending[i] == 0) ready.push_back(i);
+  }
   while (!ready.empty()) {
     const int32_t i = ready.back();
     ready.pop_back();
     order.push_back(i);
-    for (int32_t c : consumers[i])
-      if (--pending[c] == 0) ready.push_back(c);
+    for (int32_t e = cons_begin[i]; e < cons_begin[i + 1]; ++e)
+      if (--pending[cons_idx[e]] == 0) ready.push_back(cons_idx[e]);
   }
-  if (order.size() < n_nodes) {
-    for (size_t i = 0; i < n_nodes; ++i)
+  if (static_cast<int32_t>(order.size()) < n_nodes) {
+    for (int32_t i = 0; i < n_nodes; ++i)
       if (pending[i] > 0)
         PA1_FAIL("Executor", "the graph has a cycle through node ",
-                 node_on_cycle(nodes[i], pos, pending)->describe(),
+                 node_on_cycle(nodes[i].get(), index, pending)->describe(),
                  " (a node is its own input, directly or indirectly); graphs built with the ops "
                  "cannot have one: was an inputs list edited by hand?");
   }
 
-  // 3. The plan: the schedule, each step's input positions, and when each value dies.
-  std::vector<int32_t> step_of(n_nodes);  // position in `nodes` -> position in the schedule
-  for (size_t k = 0; k < n_nodes; ++k) step_of[order[k]] = static_cast<int32_t>(k);
-  steps_.resize(n_nodes);
-  std::vector<int32_t> last_use(n_nodes, -1);
-  for (size_t k = 0; k < n_nodes; ++k) {
-    const Node* n = nodes[order[k]];
-    for (const NodePtr& in : n->inputs) {
-      const int32_t p = step_of[pos.at(in.get())];
-      steps_[k].inputs.push_back(p);
-      last_use[p] = static_cast<int32_t>(k);
-    }
+  // 3. The plan in schedule positions k: the nodes, each step's inputs, and which reads are
+  //    the last of their value (those move the value out instead of copying it, so every
+  //    intermediate dies right after its last consumer; outputs are never moved out).
+  std::vector<int32_t> step_of(n_nodes);
+  for (int32_t k = 0; k < n_nodes; ++k) step_of[order[k]] = k;
+  schedule_.resize(n_nodes);
+  for (int32_t k = 0; k < n_nodes; ++k) schedule_[k] = std::move(nodes[order[k]]);
+  input_begin_.assign(n_nodes + 1, 0);
+  input_pos_.clear();
+  input_pos_.reserve(in_idx.size());
+  for (int32_t k = 0; k < n_nodes; ++k) {
+    const int32_t i = order[k];
+    for (int32_t e = in_begin[i]; e < in_begin[i + 1]; ++e) input_pos_.push_back(step_of[in_idx[e]]);
+    input_begin_[k + 1] = static_cast<int32_t>(input_pos_.size());
   }
-  // The owning NodePtrs: each node is an output or an input of a later node of the schedule.
-  schedule_.assign(n_nodes, nullptr);
-  for (const NodePtr& o : outputs_) schedule_[step_of[pos.at(o.get())]] = o;
-  for (size_t k = n_nodes; k-- > 0;) {
-    const Node* n = schedule_[k].get();
-    for (size_t j = 0; j < n->inputs.size(); ++j) schedule_[steps_[k].inputs[j]] = n->inputs[j];
-  }
-  for (const NodePtr& o : outputs_) {
-    const int32_t p = step_of[pos.at(o.get())];
-    output_pos_.push_back(p);
-    last_use[p] = static_cast<int32_t>(n_nodes);  // never released
-  }
-  for (size_t p = 0; p < n_nodes; ++p)
-    if (last_use[p] >= 0 && last_use[p] < static_cast<int32_t>(n_nodes))
-      steps_[last_use[p]].release.push_back(static_cast<int32_t>(p));
+  output_pos_.clear();
+  for (const NodePtr& o : outputs_) output_pos_.push_back(step_of[index.find(o.get())]);
+  std::vector<int32_t> last_read(n_nodes, -1);
+  for (int32_t e = 0; e < static_cast<int32_t>(input_pos_.size()); ++e) last_read[input_pos_[e]] = e;
+  for (int32_t p : output_pos_) last_read[p] = -1;
+  move_input_.assign(input_pos_.size(), 0);
+  for (int32_t p = 0; p < n_nodes; ++p)
+    if (last_read[p] >= 0) move_input_[last_read[p]] = 1;
 }
 
 static std::string describe_values(const std::vector<NodePtr>& inputs, const std::vector<Tensor>& values) {
@@ -161,7 +218,11 @@ std::vector<Tensor> Executor::run(const FeedDict& feeds, RunOptions options) {
         break;
       case NodeKind::Compute: {
         args.clear();
-        for (int32_t p : steps_[k].inputs) args.push_back(values[p]);
+        for (int32_t e = input_begin_[k]; e < input_begin_[k + 1]; ++e) {
+          Tensor& v = values[input_pos_[e]];
+          if (move_input_[e]) args.push_back(std::move(v));
+          else args.push_back(v);
+        }
         try {
           values[k] = node.op->compute(args, ctx);
         } catch (const mlsys::NotImplemented&) {
@@ -178,7 +239,6 @@ std::vector<Tensor> Executor::run(const FeedDict& feeds, RunOptions options) {
         break;
       }
     }
-    for (int32_t p : steps_[k].release) values[p] = Tensor();
   }
   ++runs_;
   std::vector<Tensor> result;

@@ -1,7 +1,9 @@
 // Nodes, leaves and make_node: the graph data structure (staff code).
 #include "pa1/graph.h"
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <sstream>
 
 #include "check.h"
@@ -123,7 +125,12 @@ NodePtr make_node(std::shared_ptr<const Op> op, std::vector<NodePtr> inputs,
     PA1_CHECK(inputs[i] != nullptr, op->name(), "input ", i, " is a null node");
   auto node = std::make_shared<Node>(NodeKind::Compute, std::move(op), std::move(inputs), name,
                                      Shape{}, DType::Float32, Tensor());
-  if (node->name.empty()) node->name = node->op->name() + "_" + std::to_string(node->id);
+  if (node->name.empty()) {
+    char id[24] = "_";
+    char* end = std::to_chars(id + 1, id + sizeof id, node->id).ptr;
+    node->name = node->op->name();
+    node->name.append(id, end);
+  }
   try {
     node->shape = node->op->infer_shape(node->inputs);
     node->dtype = node->op->infer_dtype(node->inputs);

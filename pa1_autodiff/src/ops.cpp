@@ -749,26 +749,50 @@ NodePtr node_of(Nodes inputs, Args&&... args) {
   return make_node(std::make_shared<const T>(std::forward<Args>(args)...), std::move(inputs));
 }
 
+// Ops without parameters are shared by all their nodes (one allocation less per node).
+std::shared_ptr<const Op> binary_op(Bin kind) {
+  static const std::shared_ptr<const Op> ops[] = {
+      std::make_shared<const BinaryOp>(Bin::Add), std::make_shared<const BinaryOp>(Bin::Sub),
+      std::make_shared<const BinaryOp>(Bin::Mul), std::make_shared<const BinaryOp>(Bin::Div)};
+  return ops[static_cast<int>(kind)];
+}
+
+std::shared_ptr<const Op> unary_op(Un kind) {
+  static const std::shared_ptr<const Op> ops[] = {
+      std::make_shared<const UnaryOp>(Un::Neg),     std::make_shared<const UnaryOp>(Un::Exp),
+      std::make_shared<const UnaryOp>(Un::Log),     std::make_shared<const UnaryOp>(Un::Sqrt),
+      std::make_shared<const UnaryOp>(Un::Relu),    std::make_shared<const UnaryOp>(Un::Sigmoid),
+      std::make_shared<const UnaryOp>(Un::Tanh)};
+  return ops[static_cast<int>(kind)];
+}
+
+std::shared_ptr<const Op> like_op(LikeOp::Kind kind) {
+  static const std::shared_ptr<const Op> ops[] = {std::make_shared<const LikeOp>(LikeOp::SumTo),
+                                                  std::make_shared<const LikeOp>(LikeOp::BroadcastTo),
+                                                  std::make_shared<const LikeOp>(LikeOp::Reshape)};
+  return ops[kind];
+}
+
 }  // namespace
 
 // ============================================================================================
 // Builders (ops.h)
 // ============================================================================================
 
-NodePtr add(const NodePtr& a, const NodePtr& b) { return node_of<BinaryOp>({a, b}, Bin::Add); }
-NodePtr sub(const NodePtr& a, const NodePtr& b) { return node_of<BinaryOp>({a, b}, Bin::Sub); }
-NodePtr mul(const NodePtr& a, const NodePtr& b) { return node_of<BinaryOp>({a, b}, Bin::Mul); }
-NodePtr div(const NodePtr& a, const NodePtr& b) { return node_of<BinaryOp>({a, b}, Bin::Div); }
+NodePtr add(const NodePtr& a, const NodePtr& b) { return make_node(binary_op(Bin::Add), {a, b}); }
+NodePtr sub(const NodePtr& a, const NodePtr& b) { return make_node(binary_op(Bin::Sub), {a, b}); }
+NodePtr mul(const NodePtr& a, const NodePtr& b) { return make_node(binary_op(Bin::Mul), {a, b}); }
+NodePtr div(const NodePtr& a, const NodePtr& b) { return make_node(binary_op(Bin::Div), {a, b}); }
 NodePtr add_scalar(const NodePtr& a, float c) { return node_of<ScalarOp>({a}, Sca::Add, c); }
 NodePtr mul_scalar(const NodePtr& a, float c) { return node_of<ScalarOp>({a}, Sca::Mul, c); }
 NodePtr pow_scalar(const NodePtr& a, float p) { return node_of<ScalarOp>({a}, Sca::Pow, p); }
-NodePtr neg(const NodePtr& x) { return node_of<UnaryOp>({x}, Un::Neg); }
-NodePtr exp(const NodePtr& x) { return node_of<UnaryOp>({x}, Un::Exp); }
-NodePtr log(const NodePtr& x) { return node_of<UnaryOp>({x}, Un::Log); }
-NodePtr sqrt(const NodePtr& x) { return node_of<UnaryOp>({x}, Un::Sqrt); }
-NodePtr relu(const NodePtr& x) { return node_of<UnaryOp>({x}, Un::Relu); }
-NodePtr sigmoid(const NodePtr& x) { return node_of<UnaryOp>({x}, Un::Sigmoid); }
-NodePtr tanh(const NodePtr& x) { return node_of<UnaryOp>({x}, Un::Tanh); }
+NodePtr neg(const NodePtr& x) { return make_node(unary_op(Un::Neg), {x}); }
+NodePtr exp(const NodePtr& x) { return make_node(unary_op(Un::Exp), {x}); }
+NodePtr log(const NodePtr& x) { return make_node(unary_op(Un::Log), {x}); }
+NodePtr sqrt(const NodePtr& x) { return make_node(unary_op(Un::Sqrt), {x}); }
+NodePtr relu(const NodePtr& x) { return make_node(unary_op(Un::Relu), {x}); }
+NodePtr sigmoid(const NodePtr& x) { return make_node(unary_op(Un::Sigmoid), {x}); }
+NodePtr tanh(const NodePtr& x) { return make_node(unary_op(Un::Tanh), {x}); }
 
 NodePtr matmul(const NodePtr& a, const NodePtr& b, bool trans_a, bool trans_b) {
   return node_of<MatmulOp>({a, b}, trans_a, trans_b);
@@ -846,11 +870,26 @@ NodePtr dropout(const NodePtr& x, float p, uint64_t seed) {
   return node_of<DropoutOp>({x}, p, seed);
 }
 
-NodePtr sum_to_like(const NodePtr& x, const NodePtr& like) { return node_of<LikeOp>({x, like}, LikeOp::SumTo); }
-NodePtr broadcast_to_like(const NodePtr& x, const NodePtr& like) {
-  return node_of<LikeOp>({x, like}, LikeOp::BroadcastTo);
+// When both static shapes are fully known and equal, the "*_like" ops are the identity: no
+// node is made (most gradients of unbroadcast elementwise ops take this path).
+static bool same_known_shape(const NodePtr& x, const NodePtr& like) {
+  return x && like && x->shape == like->shape && static_numel(x->shape) >= 0;
 }
-NodePtr reshape_like(const NodePtr& x, const NodePtr& like) { return node_of<LikeOp>({x, like}, LikeOp::Reshape); }
+
+NodePtr sum_to_like(const NodePtr& x, const NodePtr& like) {
+  if (same_known_shape(x, like) && x->dtype == DType::Float32) return x;
+  return make_node(like_op(LikeOp::SumTo), {x, like});
+}
+
+NodePtr broadcast_to_like(const NodePtr& x, const NodePtr& like) {
+  if (same_known_shape(x, like)) return x;
+  return make_node(like_op(LikeOp::BroadcastTo), {x, like});
+}
+
+NodePtr reshape_like(const NodePtr& x, const NodePtr& like) {
+  if (same_known_shape(x, like)) return x;
+  return make_node(like_op(LikeOp::Reshape), {x, like});
+}
 
 NodePtr unsqueeze(const NodePtr& x, std::vector<int64_t> axes) {
   PA1_CHECK(x != nullptr, "unsqueeze", "x is a null node");

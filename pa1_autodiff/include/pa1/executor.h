@@ -43,13 +43,13 @@ class Executor {
   int64_t runs() const { return runs_; }
 
  private:
-  struct Step {
-    std::vector<int32_t> inputs;   // positions in schedule_ of the node's inputs
-    std::vector<int32_t> release;  // positions whose value is dead once this step has run
-  };
+  // The plan, as flat arrays indexed by schedule position k: the inputs of step k are
+  // input_pos_[input_begin_[k] .. input_begin_[k + 1]); move_input_[e] marks the last read of
+  // a value (the run moves it out, so the value dies with its last consumer).
   std::vector<NodePtr> outputs_;
   std::vector<NodePtr> schedule_;
-  std::vector<Step> steps_;
+  std::vector<int32_t> input_begin_, input_pos_;
+  std::vector<char> move_input_;
   std::vector<int32_t> output_pos_;
   int64_t runs_ = 0;
 };

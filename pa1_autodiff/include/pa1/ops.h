@@ -85,6 +85,7 @@ NodePtr dropout(const NodePtr& x, float p, uint64_t seed);
 // ============================================================================================
 // "*_like" ops take their target shape from another node at run time, so they work when the
 // static shape has -1 dims. The `like` input only provides a shape: no gradient flows to it.
+// When both static shapes are fully known and equal they return x itself (no new node).
 NodePtr sum_to_like(const NodePtr& x, const NodePtr& like);        // mlsys::sum_to(x, like.shape)
 NodePtr broadcast_to_like(const NodePtr& x, const NodePtr& like);  // x broadcast to like.shape
 NodePtr reshape_like(const NodePtr& x, const NodePtr& like);       // x reshaped to like.shape

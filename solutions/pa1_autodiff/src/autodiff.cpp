@@ -42,12 +42,12 @@ namespace pa1 {
 // 1. order = topological_sort({output}). If some wrt[i] is not in it, throw mlsys::Error
 //    whose message names that node (wrt[i]->describe()) and says the output does not depend
 //    on it.
-// 2. A map from node (address) to the list of contributions received so far; seed the
-//    output's list with its adjoint.
-// 3. For each node in reverse order with at least one contribution: its adjoint is the sum of
-//    its contributions (add nodes; no add for a single one). Leaves stop here. For a compute
-//    node, input_gradients(node, adjoint) gives one node per input: append each non-null one
-//    to that input's list.
+// 2. A hash map from node (address) to its adjoint so far; seed the output's entry with
+//    output_grad, or ones_like(output).
+// 3. For each node in reverse order that has an entry, the entry is now complete. Leaves stop
+//    here. For a compute node, input_gradients(node, adjoint) gives one node per input; add
+//    each non-null one to that input's entry: store it when the input has none yet, otherwise
+//    replace the entry with add(entry, it).
 // 4. Return the adjoint of each wrt[i], in order; zeros_like(wrt[i]) when it got none (the
 //    output depends on it only through non-differentiable inputs, such as labels).
 //
@@ -64,29 +64,26 @@ std::vector<NodePtr> gradients(const NodePtr& output, const std::vector<NodePtr>
               output_grad->describe(), " must have the shape of output ", output->describe());
   // BEGIN SOLUTION PA1 Task 2.2
   const std::vector<NodePtr> order = topological_sort({output});
-  std::unordered_set<const Node*> in_graph;
-  in_graph.reserve(order.size());
+  std::unordered_set<const Node*> in_graph(order.size());
   for (const NodePtr& n : order) in_graph.insert(n.get());
   for (const NodePtr& w : wrt)
     PA1_CHECK(in_graph.count(w.get()), "gradients", "node ", w->describe(),
               " is not in the graph of output ", output->describe(),
               ": the output does not depend on it");
 
-  std::unordered_map<const Node*, std::vector<NodePtr>> contributions;
-  std::unordered_map<const Node*, NodePtr> adjoint;
-  contributions[output.get()].push_back(output_grad ? output_grad : ones_like(output));
+  std::unordered_map<const Node*, NodePtr> adjoint(order.size());
+  adjoint[output.get()] = output_grad ? output_grad : ones_like(output);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     const NodePtr& node = *it;
-    auto found = contributions.find(node.get());
-    if (found == contributions.end()) continue;  // no gradient reaches this node
-    NodePtr sum_of = found->second[0];
-    for (size_t i = 1; i < found->second.size(); ++i) sum_of = add(sum_of, found->second[i]);
-    contributions.erase(found);
-    adjoint[node.get()] = sum_of;
     if (node->is_leaf()) continue;
-    std::vector<NodePtr> grads = input_gradients(node, sum_of);
-    for (size_t i = 0; i < grads.size(); ++i)
-      if (grads[i]) contributions[node->inputs[i].get()].push_back(grads[i]);
+    auto found = adjoint.find(node.get());
+    if (found == adjoint.end()) continue;  // no gradient reaches this node
+    std::vector<NodePtr> grads = input_gradients(node, found->second);
+    for (size_t i = 0; i < grads.size(); ++i) {
+      if (!grads[i]) continue;
+      auto [entry, fresh] = adjoint.emplace(node->inputs[i].get(), grads[i]);
+      if (!fresh) entry->second = add(entry->second, grads[i]);
+    }
   }
 
   std::vector<NodePtr> result;

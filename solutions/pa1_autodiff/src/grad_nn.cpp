@@ -88,7 +88,7 @@ Grads layernorm_backward(const NodePtr& node, const NodePtr& grad, float eps) {
 Grads gelu_backward(const NodePtr& node, const NodePtr& grad) {
   // BEGIN SOLUTION PA1 Task 1.3
   const NodePtr& x = node->inputs[0];
-  const float k = 0.7978845608028654f;  // sqrt(2 / pi)
+  const float k = 0.7978845608028654f;  // sqrt(2 / pi), as in the forward
   NodePtr x2 = x * x;
   NodePtr t = tanh((x + x2 * x * 0.044715f) * k);
   NodePtr dgelu = (1.f + t) * 0.5f + x * 0.5f * (1.f - t * t) * (k * (1.f + x2 * (3.f * 0.044715f)));

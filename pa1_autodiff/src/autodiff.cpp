@@ -1,0 +1,69 @@
+// pa1_autodiff/src/autodiff.cpp — PA1 Task 2.2: reverse-mode automatic differentiation.
+// Edit only the marked region; the rest is given.
+#include <unordered_map>
+#include <unordered_set>
+
+#include "check.h"
+#include "pa1/autodiff.h"
+#include "pa1/ops.h"
+
+namespace pa1 {
+
+// node->op->gradient(node, grad), checked: one entry per input, each null or shaped like its
+// input. Use it instead of calling op->gradient directly: a wrong gradient then fails here,
+// naming the op, rather than somewhere far downstream.
+[[maybe_unused]] static std::vector<NodePtr> input_gradients(const NodePtr& node, const NodePtr& grad) {
+  std::vector<NodePtr> grads = node->op->gradient(node, grad);
+  PA1_CHECK(grads.size() == node->inputs.size(), "gradients", "the gradient of op '",
+            node->op->name(), "' returned ", grads.size(), " nodes for the ", node->inputs.size(),
+            " inputs of node ", node->describe());
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i]) continue;
+    const Shape &want = node->inputs[i]->shape, &got = grads[i]->shape;
+    bool ok = want.size() == got.size();
+    for (size_t d = 0; ok && d < want.size(); ++d)
+      ok = want[d] == -1 || got[d] == -1 || want[d] == got[d];
+    PA1_CHECK(ok, "gradients", "the gradient of op '", node->op->name(), "' for input ", i, " ",
+              node->inputs[i]->describe(), " has shape ", mlsys::to_string(got),
+              "; it must have the input's shape (did you sum broadcast dims back?)");
+  }
+  return grads;
+}
+
+// Builds the nodes of d(sum(output * output_grad)) / d(wrt[i]) by reverse-mode accumulation.
+//
+// Every node n of the graph gets an adjoint, dL/dn. The output's adjoint is output_grad, or
+// ones_like(output) when it is null. Going through the nodes in reverse topological order,
+// each node's adjoint is complete once every consumer of the node has been processed, and
+// the node then passes a contribution to each of its inputs. A node used several times (a
+// diamond, x * x) receives several contributions: its adjoint is their sum.
+//
+// Plan:
+// 1. order = topological_sort({output}). If some wrt[i] is not in it, throw mlsys::Error
+//    whose message names that node (wrt[i]->describe()) and says the output does not depend
+//    on it.
+// 2. A hash map from node (address) to its adjoint so far; seed the output's entry with
+//    output_grad, or ones_like(output).
+// 3. For each node in reverse order that has an entry, the entry is now complete. Leaves stop
+//    here. For a compute node, input_gradients(node, adjoint) gives one node per input; add
+//    each non-null one to that input's entry: store it when the input has none yet, otherwise
+//    replace the entry with add(entry, it).
+// 4. Return the adjoint of each wrt[i], in order; zeros_like(wrt[i]) when it got none (the
+//    output depends on it only through non-differentiable inputs, such as labels).
+//
+// Tests check the results against finite differences, on diamonds, reused nodes (x * x),
+// several wrt nodes at once, a non-scalar output, a 100,000-node chain, and second
+// derivatives (the gradient of a gradient).
+std::vector<NodePtr> gradients(const NodePtr& output, const std::vector<NodePtr>& wrt,
+                               const NodePtr& output_grad) {
+  PA1_CHECK(output != nullptr, "gradients", "output is a null node");
+  for (size_t i = 0; i < wrt.size(); ++i)
+    PA1_CHECK(wrt[i] != nullptr, "gradients", "wrt[", i, "] is a null node");
+  if (output_grad)
+    PA1_CHECK(output_grad->shape.size() == output->shape.size(), "gradients", "output_grad ",
+              output_grad->describe(), " must have the shape of output ", output->describe());
+  // TODO(student): PA1 Task 2.2 — see handouts/pa1.md#task-22
+  throw mlsys::NotImplemented("PA1 Task 2.2", "pa1_autodiff/src/autodiff.cpp", "handouts/pa1.md#task-22");
+}
+
+}  // namespace pa1

@@ -1,0 +1,121 @@
+// pa1_autodiff/src/optim.cpp — PA1 Task 3.1 (SGD with momentum and weight decay) and
+// Task 3.2 (Adam and AdamW). Edit only the marked regions; the rest is given.
+//
+// An optimizer updates each parameter's value in place: params_[i]->value is the Tensor the
+// graph reads, so write the new values into it rather than assigning a new Tensor to it. Two
+// ways, both fine for the tests:
+//   - mlsys tensor math (mlsys/ops.h): w.copy_(w - g * lr). Works on CPU and CUDA alike, but
+//     each operator makes a temporary and passes over memory once more.
+//   - a loop over the raw data (w.data<float>(), contiguous CPU tensors): one pass, no
+//     temporaries. For large layers the optimizer is memory-bound, so this is several times
+//     faster; the reference uses it on the CPU and tensor math elsewhere.
+// Parameters, gradients and state (velocity_, m_, v_) all have the same shape; gradients may be
+// strided views (grads[i].contiguous() gives a packed copy when needed). State tensors are
+// contiguous, on the parameter's device, and yours to update in place the same way.
+#include <cmath>
+
+#include "check.h"
+#include "mlsys/ops.h"
+#include "pa1/optim.h"
+
+namespace pa1 {
+
+// ============================================================================================
+// Given: construction and argument checks
+// ============================================================================================
+
+static std::vector<Tensor> zeros_like_params(const std::vector<NodePtr>& params) {
+  std::vector<Tensor> state;
+  for (const NodePtr& p : params) state.push_back(mlsys::zeros_like(p->value));
+  return state;
+}
+
+Optimizer::Optimizer(std::vector<NodePtr> params) : lr(0.f), params_(std::move(params)) {
+  for (size_t i = 0; i < params_.size(); ++i) {
+    PA1_CHECK(params_[i] != nullptr, "Optimizer", "parameter ", i, " is a null node");
+    PA1_CHECK(params_[i]->kind == NodeKind::Variable, "Optimizer", "parameter ", i, " ",
+              params_[i]->describe(), " is a ", to_string(params_[i]->kind),
+              "; only variables can be optimized");
+    for (size_t j = 0; j < i; ++j)
+      PA1_CHECK(params_[j] != params_[i], "Optimizer", "parameter ", params_[i]->describe(),
+                " is listed twice");
+  }
+}
+
+void Optimizer::step(const std::vector<Tensor>& grads) {
+  PA1_CHECK(grads.size() == params_.size(), "Optimizer::step", "got ", grads.size(),
+            " gradients for ", params_.size(), " parameters");
+  for (size_t i = 0; i < grads.size(); ++i) {
+    const Tensor& w = params_[i]->value;
+    PA1_CHECK(grads[i].defined() && grads[i].dtype() == DType::Float32 &&
+                  grads[i].shape() == w.shape() && grads[i].device() == w.device(),
+              "Optimizer::step", "the gradient of parameter ", params_[i]->describe(), " is ",
+              grads[i].defined() ? grads[i].describe() : std::string("undefined"),
+              "; expected ", w.describe());
+  }
+  ++t_;
+  update(grads);
+}
+
+SGD::SGD(std::vector<NodePtr> params, float lr_, float momentum_, float weight_decay_)
+    : Optimizer(std::move(params)), momentum(momentum_), weight_decay(weight_decay_) {
+  lr = lr_;
+  PA1_CHECK(lr_ >= 0.f && momentum_ >= 0.f && weight_decay_ >= 0.f, "SGD",
+            "lr, momentum and weight_decay must be >= 0");
+  velocity_ = zeros_like_params(params_);
+}
+
+Adam::Adam(std::vector<NodePtr> params, float lr_, float beta1_, float beta2_, float eps_,
+           float weight_decay_, bool decoupled)
+    : Optimizer(std::move(params)),
+      beta1(beta1_),
+      beta2(beta2_),
+      eps(eps_),
+      weight_decay(weight_decay_),
+      decoupled_weight_decay(decoupled) {
+  lr = lr_;
+  PA1_CHECK(beta1_ >= 0.f && beta1_ < 1.f && beta2_ >= 0.f && beta2_ < 1.f, "Adam",
+            "beta1 and beta2 must be in [0, 1), got ", beta1_, " and ", beta2_);
+  PA1_CHECK(lr_ >= 0.f && eps_ >= 0.f && weight_decay_ >= 0.f, "Adam",
+            "lr, eps and weight_decay must be >= 0");
+  m_ = zeros_like_params(params_);
+  v_ = zeros_like_params(params_);
+}
+
+// ============================================================================================
+// Task 3.1: SGD
+// ============================================================================================
+
+// One step for every parameter i, with w = params_[i]->value and g = grads[i] (same shape):
+//   g = g + weight_decay * w          (L2 regularization, skipped when weight_decay == 0)
+//   v = momentum * v + g              (v = velocity_[i], zero before the first step)
+//   w = w - lr * v                    (with momentum == 0 this is w - lr * g)
+// w and v are updated in place. Tests check two or three steps against the arithmetic done
+// by hand, with and without momentum and weight decay, and that every graph reading w sees
+// the new values.
+void SGD::update(const std::vector<Tensor>& grads) {
+  // TODO(student): PA1 Task 3.1 — see handouts/pa1.md#task-31
+  throw mlsys::NotImplemented("PA1 Task 3.1", "pa1_autodiff/src/optim.cpp", "handouts/pa1.md#task-31");
+}
+
+// ============================================================================================
+// Task 3.2: Adam and AdamW
+// ============================================================================================
+
+// One step (t_ = 1 on the first call) for every parameter i, w = params_[i]->value,
+// g = grads[i], m = m_[i], v = v_[i]:
+// 1. Weight decay, when weight_decay != 0:
+//      Adam  (decoupled_weight_decay false): g = g + weight_decay * w
+//      AdamW (decoupled_weight_decay true):  w = w * (1 - lr * weight_decay), g unchanged
+// 2. Moments: m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
+// 3. Bias correction (m and v start at zero, so early averages are too small):
+//      m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)   (compute beta^t in double)
+// 4. w = w - lr * m_hat / (sqrt(v_hat) + eps)
+// Tests check three steps against the arithmetic done by hand for Adam, Adam with L2 weight
+// decay and AdamW.
+void Adam::update(const std::vector<Tensor>& grads) {
+  // TODO(student): PA1 Task 3.2 — see handouts/pa1.md#task-32
+  throw mlsys::NotImplemented("PA1 Task 3.2", "pa1_autodiff/src/optim.cpp", "handouts/pa1.md#task-32");
+}
+
+}  // namespace pa1
