@@ -1,0 +1,42 @@
+// pa2_kernels/src/cpu/softmax.cpp — PA2 Task 2.1: fused row softmax.
+// Edit only the marked region; the rest is given. Handout: handouts/pa2.md#task-21
+#include <cmath>
+#include <limits>
+
+#include "pa2/cpu.h"
+
+namespace pa2::cpu {
+
+// For each row r of x (rows x cols, row stride ldx), into the same row of y (row stride ldy):
+//
+//   y[r, c] = exp(x[r, c] - m) / s,   m = max_c x[r, c],   s = sum_c exp(x[r, c] - m)
+//
+// Subtracting the row max changes nothing mathematically and keeps exp from overflowing:
+// the tests feed rows like [1000, 1001, 1002] (exp(1000) is inf in float) and [-1000, ...].
+// Entries may be -inf (masked positions, as in attention): they get 0. Every row has at least
+// one finite entry.
+//
+// "Fused" means one kernel, with no temporary arrays: softmax is memory-bound (a few flops per
+// element), so its cost is the bytes it moves, and the goal is to read x and write y about
+// once each. Plan (three sweeps over a row, only the first touches memory; the row is small
+// enough to stay in L1/L2 for the other two):
+//   1. m = the row max (vectorize: vload + vmax into a vfloat, then hmax, then a scalar tail
+//      for cols % kVecWidth).
+//   2. y[r, c] = exp(x[r, c] - m) and s = their sum, in the same loop (vexp from pa2/cpu.h
+//      on whole vfloats, std::exp on the tail; sum in a vfloat, then hsum).
+//   3. y[r, c] *= 1 / s.
+// (A two-sweep "online softmax" that keeps a running max and rescales its running sum is the
+// other classic; it is what the GPU track's attention uses.)
+// Rows are independent: spread them over threads with #pragma omp parallel for.
+// In place: y may be x (then ldy == ldx); read x[r, c] before you write y[r, c].
+// Tests: rows and cols from 1 to a few thousand, cols not a multiple of any vector width,
+// padded row strides, in place, large and -inf entries; each y within a few fp32 rounding
+// errors (relative, growing like sqrt(cols)) of a double-precision softmax.
+void softmax_forward(const float* x, float* y, int64_t rows, int64_t cols, int64_t ldx,
+                     int64_t ldy) {
+  check_rowwise_args("softmax_forward", x, y, rows, cols, ldx, ldy);
+  // TODO(student): PA2 Task 2.1 — see handouts/pa2.md#task-21
+  throw mlsys::NotImplemented("PA2 Task 2.1", "pa2_kernels/src/cpu/softmax.cpp", "handouts/pa2.md#task-21");
+}
+
+}  // namespace pa2::cpu
