@@ -242,6 +242,12 @@ def build(args, solution: bool = False, pip_modules: Sequence[str] = ("numpy",))
     preset = choose_preset(args, solution)
     bdir = build_root() / preset
     cfg = ["cmake", "--preset", preset, "-B", show_path(bdir), "-DPython_EXECUTABLE=" + sys.executable]
+    if getattr(args, "student_in_solution_dir", False):
+        # Staff gate: build the student files in the solution build folder, so that only the
+        # student files and what links them are rebuilt (a second full build would double CI).
+        bdir = build_root() / "solution"
+        cfg = ["cmake", "--preset", "solution", "-B", show_path(bdir), "-DMLSYS_SOLUTIONS=OFF",
+               "-DPython_EXECUTABLE=" + sys.executable]
     cuda = getattr(args, "cuda", None)
     if cuda and (getattr(args, "preset", None) or cuda == "off"):
         cfg.append("-DMLSYS_CUDA=" + cuda.upper())
@@ -401,7 +407,7 @@ def build_and_test(args, solution: bool, scope: Optional[str] = None, task: Opti
 def check_student_stubs(args) -> bool:
     """Staff gate: the untouched student files must fail each PA's C++ tests only with
     mlsys::NotImplemented (no crash, no hang, no other failure, no silently passing task)."""
-    bdir = build_root() / "student"
+    bdir = build_root() / ("solution" if getattr(args, "student_in_solution_dir", False) else "student")
     return run([sys.executable, str(Path("tools") / "check_student_stubs.py"), show_path(bdir)])[0] == 0
 
 
@@ -419,8 +425,9 @@ def staff_gate(args) -> int:
         return results == [0, 0, 0]
 
     def step_student() -> bool:
-        ok = build_and_test(args, False, scope="common", python=python, ctest=ctest)
-        return check_student_stubs(args) and ok
+        student = argparse.Namespace(**dict(vars(args), student_in_solution_dir=True))
+        ok = build_and_test(student, False, scope="common", python=python, ctest=ctest)
+        return check_student_stubs(student) and ok
 
     def step_asan() -> bool:
         asan = argparse.Namespace(**dict(vars(args), preset="asan", cuda=None, only_common=True))
