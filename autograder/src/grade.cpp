@@ -1,0 +1,1004 @@
+// Grading one submission: collect, stage, build per task, run, measure, score. See grade.h.
+#include "grade.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "rubric.h"
+#include "sandbox.h"
+#include "stage.h"
+
+namespace grader {
+
+using nlohmann::json;
+
+// ----------------------------------------------------------------------------------------------
+// Build logs for students
+// ----------------------------------------------------------------------------------------------
+
+std::string trim_build_log(const std::string& log, const std::string& stage_dir) {
+  std::string text = replace_all(log, stage_dir + "/", "");
+  std::vector<std::string> out;
+  bool skipping_staff = false, started = false;
+  int omitted = 0;
+  static const std::regex located(R"(^(\S+?):(\d+):(\d+:)? )");
+  static const std::regex noise(R"(^(\[\s*\d+%\]|\[\d+/\d+\]|ninja: |make(\[\d+\])?: |gmake(\[\d+\])?: |FAILED: |Consolidate compiler|-- |Scanning dependencies))");
+  for (const std::string& raw : split(text, '\n')) {
+    std::string line = printable(raw);
+    if (std::regex_search(line, noise)) continue;
+    if (starts_with(trim(line), "/usr/bin/") || line.find(" -o ") != std::string::npos) continue;  // compile commands
+    std::smatch m;
+    if (std::regex_search(line, m, located)) {
+      std::string path = m[1].str();
+      skipping_staff = path.find("autograder/hidden/") != std::string::npos || starts_with(path, "solutions/") ||
+                       path.find("/solutions/") != std::string::npos;
+      if (skipping_staff) {
+        ++omitted;
+        continue;
+      }
+    } else if (skipping_staff && (starts_with(line, " ") || line.empty())) {
+      continue;  // the quoted source of an omitted staff diagnostic
+    } else {
+      skipping_staff = false;
+    }
+    if (!started) {
+      if (line.find("error") == std::string::npos && line.find("undefined reference") == std::string::npos &&
+          line.find("In function") == std::string::npos && line.find("In file included") == std::string::npos)
+        continue;
+      started = true;
+    }
+    out.push_back(line);
+    if (out.size() >= 60) {
+      out.push_back("[... more errors cut: fix the first ones, then rebuild locally with ./mlsys test]");
+      break;
+    }
+  }
+  if (omitted) out.push_back("(" + std::to_string(omitted) + " diagnostic(s) inside staff-only files were omitted)");
+  if (out.empty()) out.push_back(clip(printable(text), 3000, 3000));
+  return clip(join(out, "\n"), 8000);
+}
+
+// ----------------------------------------------------------------------------------------------
+// The grading run
+// ----------------------------------------------------------------------------------------------
+
+namespace {
+
+// One build configuration: which student files come from the submission (the others from
+// solutions/), which targets it needs, and where its executables ended up.
+struct Config {
+  std::string name;                  // "reference", "task 2.1", "local"
+  std::vector<std::string> student;  // student files taken from the submission
+  std::set<std::string> targets;
+  fs::path bin_dir;
+  bool ok = false;
+  std::string errors;  // trimmed compiler output, or the lint problems
+  std::string source;  // "reference build", "cached build", "built", "lint"
+};
+
+std::string list_key(const std::vector<std::string>& files) { return hex64(fnv1a(join(files, "\n"))).substr(0, 12); }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+std::string utf8_safe(const std::string& s) {
+  // nlohmann::json rejects invalid UTF-8 on parse; replace bad bytes first.
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    bool ok = len > 0 && i + len <= s.size();
+    for (size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) >> 6) == 2;
+    if (ok) {
+      out.append(s, i, len);
+      i += len;
+    } else {
+      out += '?';
+      ++i;
+    }
+  }
+  return out;
+}
+
+class Grading {
+ public:
+  Grading(const GradeOptions& o, GradeResult& res) : o_(o), res_(res) {}
+
+  void run() {
+    double t0 = now_seconds();
+    rubric_ = load_rubric(o_.rubric.string());
+    res_.pa = rubric_.pa;
+    res_.title = rubric_.title;
+    res_.max_score = rubric_.total_points();
+    official_ = fs::is_directory(o_.tree / "solutions") && !o_.force_local;
+    res_.mode = official_ ? "official" : "local";
+    if (o_.solution && !official_)
+      throw GradeError("--solution needs the staff tree (this tree has no solutions/ folder)");
+    jobs_ = o_.jobs > 0 ? o_.jobs : std::max(1u, std::thread::hardware_concurrency());
+    policy_ = probe_sandbox(o_.allow_namespaces);
+    res_.sandbox = policy_.describe();
+    res_.sandbox_gaps = policy_.limits_not_enforced;
+    detect_gpu();
+    open_work_dir();
+    if (policy_.root) uids_ = std::make_unique<UidPool>(jobs_);
+
+    collect();
+    stage();
+    res_.timings["stage"] = now_seconds() - t0;
+    double t1 = now_seconds();
+    build_all();
+    res_.timings["build"] = now_seconds() - t1;
+    double t2 = now_seconds();
+    list_cases();
+    run_cases();
+    res_.timings["tests"] = now_seconds() - t2;
+    double t3 = now_seconds();
+    measure();
+    if (!rubric_.performance.empty()) res_.timings["performance"] = now_seconds() - t3;
+    score();
+  }
+
+  void release() {
+    uids_.reset();
+    if (lock_fd_ >= 0) ::close(lock_fd_);
+    lock_fd_ = -1;
+  }
+
+  ~Grading() { release(); }
+
+ private:
+  // --------------------------------------------------------------------------------------------
+  // Set-up
+  // --------------------------------------------------------------------------------------------
+
+  void detect_gpu() {
+    const char* force = std::getenv("MLSYS_GRADER_GPU");
+    bool have_nvcc = have_program("nvcc") || fs::exists("/usr/local/cuda/bin/nvcc");
+    if (force) {
+      gpu_ = std::string(force) == "1";
+    } else if (have_program("nvidia-smi")) {
+      CommandResult r = run_command({"nvidia-smi", "-L"}, {}, {}, 30, 1 << 16);
+      gpu_ = r.exit_code == 0 && r.output.find("GPU ") != std::string::npos;
+      if (gpu_ && !have_nvcc) {
+        gpu_ = false;
+        res_.notes.push_back("a GPU is present but nvcc is not, so GPU tests are not graded here");
+      }
+    }
+    res_.gpu = gpu_;
+  }
+
+  // $MLSYS_CUDA_ARCHITECTURES, else the GPU's own: "native" needs CMake 3.24, so on older CMake
+  // (Ubuntu 22.04, Gradescope) ask the driver for the compute capability.
+  static std::string cuda_architectures() {
+    if (const char* archs = std::getenv("MLSYS_CUDA_ARCHITECTURES")) return archs;
+    CommandResult v = run_command({"cmake", "--version"}, {}, {}, 30, 4096);
+    int major = 0, minor = 0;
+    if (std::sscanf(v.output.c_str(), "cmake version %d.%d", &major, &minor) == 2 && (major > 3 || minor >= 24))
+      return "native";
+    CommandResult q = run_command({"nvidia-smi", "--query-gpu=compute_cap", "--format=csv,noheader"}, {}, {}, 30, 4096);
+    std::set<std::string> caps;
+    for (const std::string& line : split(q.output, '\n'))
+      if (std::regex_match(trim(line), std::regex("[0-9]+\\.[0-9]+"))) caps.insert(replace_all(trim(line), ".", ""));
+    return caps.empty() ? "75" : join(std::vector<std::string>(caps.begin(), caps.end()), ";");
+  }
+
+  void open_work_dir() {
+    fs::create_directories(o_.work);
+    work_ = fs::canonical(o_.work);
+    lock_fd_ = ::open((work_ / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+      log("waiting for another grading that uses " + work_.string());
+      if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX) != 0) throw GradeError("cannot lock " + work_.string());
+    }
+    // Shared scratch folders become private per run (with namespaces), except one that holds
+    // the work folder itself; what is not private is swept after every run.
+    all_tmp_private_ = policy_.namespaces;
+    for (const char* d : {"/tmp", "/var/tmp", "/dev/shm"}) {
+      std::string w = work_.string() + "/", dir = fs::weakly_canonical(d).string() + "/";
+      if (policy_.namespaces && !starts_with(w, dir))
+        private_dirs_.push_back(d);
+      else
+        all_tmp_private_ = false;
+    }
+    stage_ = work_ / "stage";
+    build_ = work_ / "build";
+    run_dir_ = work_ / "run";
+    remove_tree(run_dir_);
+    fs::create_directories(run_dir_);
+    fs::create_directories(build_);
+    if (policy_.root) {
+      // Test users must reach the stage (data files) and their run folders.
+      for (fs::path p = work_.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+        struct stat st;
+        if (::stat(p.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH))
+          throw GradeError("test users cannot reach the work folder: " + p.string() +
+                           " is not searchable by others (chmod o+x it, or use another --work folder)");
+      }
+      fs::permissions(work_, fs::perms(0711));
+      fs::permissions(run_dir_, fs::perms(0711));
+      fs::permissions(build_, fs::perms(0700));
+    }
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // 1-2. Collect the submission, stage the tree
+  // --------------------------------------------------------------------------------------------
+
+  void collect() {
+    if (o_.solution) {
+      sub_ = tree_submission(o_.tree, rubric_, true);
+    } else if (!o_.submission.empty()) {
+      sub_ = collect_submission(o_.submission, rubric_, work_ / "submission", policy_, uids_ ? uids_->uid(0) : -1);
+    } else {
+      sub_ = tree_submission(o_.tree, rubric_, false);
+    }
+    res_.submission = sub_.description;
+    for (const std::string& f : rubric_.student_files) {
+      if (sub_.files.count(f)) {
+        std::string from = sub_.found_at[f];
+        res_.files_taken.push_back(from == f ? f : f + " (from " + from + ")");
+        content_[f] = sub_.files[f];
+      } else {
+        res_.files_starter.push_back(f);
+        fs::path starter = o_.tree / f;
+        if (!fs::is_regular_file(starter)) throw GradeError("the starter file " + f + " is missing from the course tree");
+        content_[f] = read_file(starter);
+      }
+      if (official_) solution_[f] = read_file(o_.tree / "solutions" / f);
+    }
+    res_.files_ignored = sub_.ignored;
+    res_.notes.insert(res_.notes.end(), sub_.notes.begin(), sub_.notes.end());
+  }
+
+  void stage() {
+    std::set<std::string> student(rubric_.student_files.begin(), rubric_.student_files.end());
+    uint64_t fp = sync_stage(o_.tree, stage_, student);
+    for (const std::string& f : rubric_.student_files) place_file(stage_, f, content_[f]);
+    for (const std::string& f : rubric_.student_files) {
+      std::vector<std::string> problems = lint_student_file(f, content_[f], &res_.review);
+      if (!problems.empty()) lint_[f] = join(problems, "\n");
+    }
+    // The fingerprint of everything a cached executable depends on besides the task's files.
+    cmake_args_ = {"-DCMAKE_BUILD_TYPE=Release", "-DMLSYS_SOLUTIONS=OFF", "-DMLSYS_PYTHON=OFF", "-DMLSYS_MPI=OFF",
+                   "-DMLSYS_GRADER_LISTENER=ON", "-DCMAKE_GTEST_DISCOVER_TESTS_DISCOVERY_MODE=PRE_TEST",
+                   std::string("-DMLSYS_CUDA=") + (gpu_ ? "AUTO" : "OFF")};
+    if (gpu_) cmake_args_.push_back("-DCMAKE_CUDA_ARCHITECTURES=" + cuda_architectures());
+    for (const auto& kv : rubric_.cmake_options) cmake_args_.push_back("-D" + kv.first + "=" + kv.second);
+    generator_ = have_program("ninja") ? "Ninja" : "Unix Makefiles";
+    // kCacheLayout changes whenever the grader stores its builds differently.
+    static const char* kCacheLayout = "mlsys-grader-cache-2";
+    fp = fnv1a(join(cmake_args_, " ") + generator_ + kCacheLayout, fp);
+    cache_ = work_ / "cache" / hex64(fp);
+    std::error_code ec;
+    if (fs::is_directory(work_ / "cache"))
+      for (auto& e : fs::directory_iterator(work_ / "cache", ec))
+        if (e.path() != cache_) remove_tree(e.path());  // built from an older course tree
+    fs::create_directories(cache_);
+    if (policy_.root) {
+      fs::permissions(work_ / "cache", fs::perms(0711));
+      fs::permissions(cache_, fs::perms(0711));
+      // Test users may read the stage (data files) but not hidden tests or solutions.
+      for (const char* secret : {"autograder/hidden", "solutions", "autograder/gradescope"})
+        if (fs::exists(stage_ / secret)) fs::permissions(stage_ / secret, fs::perms(0700));
+    }
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // 3. Build one configuration per task
+  // --------------------------------------------------------------------------------------------
+
+  bool target_hidden(const std::string& target) const {
+    for (const Task& t : rubric_.tasks)
+      for (const TestGroup& g : t.tests)
+        if (g.target == target && g.hidden) return true;
+    return false;
+  }
+
+  // Local grading never runs hidden tests (a student release has none; --local in the staff
+  // tree behaves the same).
+  bool group_graded(const TestGroup& g) const { return (!g.requires_gpu || gpu_) && (official_ || !g.hidden); }
+
+  std::set<std::string> targets_of(const Task* task) const {
+    std::set<std::string> out;
+    for (const Task& t : rubric_.tasks) {
+      if (task && &t != task) continue;
+      for (const TestGroup& g : t.tests)
+        if (group_graded(g)) out.insert(g.target);
+    }
+    for (const PerfItem& p : rubric_.performance)
+      if ((!task || p.task == task->id) && (!p.requires_gpu || gpu_) && !o_.skip_performance) out.insert(p.benchmark);
+    return out;
+  }
+
+  std::map<std::string, fs::path> read_target_map() {
+    std::map<std::string, fs::path> m;
+    fs::path file = build_ / "mlsys_grader_targets.txt";
+    if (!fs::exists(file)) return m;
+    for (const std::string& line : split(read_file(file), '\n')) {
+      size_t tab = line.find('\t');
+      if (tab != std::string::npos) m[line.substr(0, tab)] = line.substr(tab + 1);
+    }
+    return m;
+  }
+
+  // Re-runs CMake with this set of solution files (cheap: the cache is kept).
+  CommandResult configure(const std::vector<std::string>& solution_files) {
+    std::vector<std::string> args = {"cmake", "-S", stage_.string(), "-B", build_.string(), "-G", generator_};
+    args.insert(args.end(), cmake_args_.begin(), cmake_args_.end());
+    args.push_back("-DMLSYS_SOLUTION_FILES=" + join(solution_files, ";"));
+    // A build folder made by another generator cannot be reused.
+    fs::path cache_file = build_ / "CMakeCache.txt";
+    if (fs::exists(cache_file) && read_file(cache_file).find("CMAKE_GENERATOR:INTERNAL=" + generator_ + "\n") == std::string::npos) {
+      remove_tree(build_);
+      fs::create_directories(build_);
+    }
+    CommandResult r = run_command(args, work_, {}, 900);
+    debug("configure (" + format_seconds(r.seconds) + ")");
+    return r;
+  }
+
+  // Copies the configuration's executables into a cache entry (hidden ones executable only by
+  // the hidden group, none readable by test users).
+  // Hidden test executables go to cache/hidden/<entry>: a folder only hidden runs may enter
+  // (root: group hidden_gid; with namespaces it is also masked in visible runs).
+  static fs::path hidden_dir_of(const fs::path& entry) { return entry.parent_path() / "hidden" / entry.filename(); }
+
+  void store(Config& c, const fs::path& entry, const std::map<std::string, fs::path>& targets) {
+    fs::path bin = entry / "bin", hbin = hidden_dir_of(entry);
+    remove_tree(hbin);
+    fs::create_directories(bin);
+    fs::create_directories(hbin);
+    for (const std::string& t : c.targets) {
+      auto it = targets.find(t);
+      if (it == targets.end() || !fs::exists(it->second)) throw GradeError("the build has no executable for target " + t);
+      fs::path dst = (target_hidden(t) ? hbin : bin) / t;
+      fs::copy_file(it->second, dst, fs::copy_options::overwrite_existing);
+      fs::permissions(dst, policy_.root ? fs::perms(0711) : fs::perms(0755));
+    }
+    if (policy_.root) {
+      fs::permissions(entry, fs::perms(0711));
+      fs::permissions(bin, fs::perms(0711));
+      fs::permissions(hbin.parent_path(), fs::perms(0711));
+      if (::chown(hbin.c_str(), 0, static_cast<gid_t>(hidden_gid())) != 0) throw GradeError("cannot chown " + hbin.string());
+      fs::permissions(hbin, fs::perms(0710));
+    }
+    write_file_atomic(entry / "complete", "");
+    c.bin_dir = bin;
+  }
+
+  fs::path bin_of(const Config& c, const std::string& target) const {
+    return (target_hidden(target) ? hidden_dir_of(c.bin_dir.parent_path()) : c.bin_dir) / target;
+  }
+
+  bool build_config(Config& c, const std::vector<std::string>& solution_files) {
+    CommandResult cfg = configure(solution_files);
+    if (cfg.exit_code != 0) {
+      c.errors = "CMake configure failed:\n" + trim_build_log(cfg.output, stage_.string());
+      return false;
+    }
+    std::vector<std::string> args = {"cmake", "--build", build_.string(), "-j", std::to_string(jobs_), "--target"};
+    args.insert(args.end(), c.targets.begin(), c.targets.end());
+    CommandResult b = run_command(args, work_, {}, 3600);
+    log(c.name + ": built in " + format_seconds(b.seconds) + (b.exit_code == 0 ? "" : " (FAILED)"));
+    if (b.exit_code != 0) {
+      c.errors = trim_build_log(b.output, stage_.string());
+      if (verbose()) log(clip(b.output, 20000, 20000));
+      return false;
+    }
+    return true;
+  }
+
+  // A cache entry for this file set whose stored files equal the submission's.
+  fs::path find_cached(const std::string& key, const std::vector<std::string>& files) {
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(cache_, ec)) {
+      std::string name = e.path().filename().string();
+      if (!starts_with(name, key + "-") || !fs::exists(e.path() / "complete")) continue;
+      bool same = true;
+      for (const std::string& f : files) {
+        fs::path stored = e.path() / "files" / f;
+        same = same && fs::exists(stored) && read_file(stored) == content_[f];
+      }
+      if (same) {
+        fs::last_write_time(e.path() / "complete", fs::file_time_type::clock::now(), ec);
+        return e.path();
+      }
+    }
+    return {};
+  }
+
+  void evict(const std::string& key) {
+    std::vector<std::pair<fs::file_time_type, fs::path>> entries;
+    std::error_code ec;
+    for (auto& e : fs::directory_iterator(cache_, ec))
+      if (starts_with(e.path().filename().string(), key + "-"))
+        entries.emplace_back(fs::exists(e.path() / "complete") ? fs::last_write_time(e.path() / "complete")
+                                                               : fs::file_time_type::min(),
+                             e.path());
+    std::sort(entries.begin(), entries.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    for (size_t i = static_cast<size_t>(std::max(1, o_.cache_entries)); i < entries.size(); ++i) {
+      remove_tree(entries[i].second);
+      remove_tree(hidden_dir_of(entries[i].second));
+    }
+  }
+
+  void build_all() {
+    if (!official_) {
+      Config& c = configs_["local"];
+      c.name = "local build";
+      c.targets = targets_of(nullptr);
+      // In a student release hidden targets do not exist: keep what the build defines.
+      CommandResult cfg = configure({});
+      if (cfg.exit_code != 0) throw GradeError("CMake configure failed:\n" + trim_build_log(cfg.output, stage_.string()));
+      auto targets = read_target_map();
+      for (auto it = c.targets.begin(); it != c.targets.end();)
+        it = targets.count(*it) ? std::next(it) : c.targets.erase(it);
+      for (const auto& [f, problems] : lint_) c.errors += problems + "\n";
+      c.ok = c.errors.empty() && build_config(c, {});
+      c.source = "built";
+      if (c.ok) {
+        remove_tree(cache_ / "local");
+        store(c, cache_ / "local", targets);
+      }
+      return;
+    }
+    // The reference: every student file from solutions/. Its test list is the trusted one.
+    Config& ref = configs_["reference"];
+    ref.name = "reference build";
+    ref.targets = targets_of(nullptr);
+    ref.student = {};
+    fs::path ref_entry = cache_ / "ref";
+    if (fs::exists(ref_entry / "complete")) {
+      ref.ok = true;
+      ref.bin_dir = ref_entry / "bin";
+      ref.source = "cached reference build";
+    } else {
+      remove_tree(ref_entry);
+      if (!build_config(ref, rubric_.student_files))
+        throw GradeError("the staff tree does not build with the reference solutions:\n" + ref.errors);
+      store(ref, ref_entry, read_target_map());
+      ref.source = "reference build";
+    }
+    // One configuration per task.
+    for (const Task& t : rubric_.tasks) {
+      Config& c = configs_["task " + t.id];
+      c.name = "task " + t.id;
+      c.student = t.files;
+      c.targets = targets_of(&t);
+      bool same_as_solution = true;
+      for (const std::string& f : t.files) same_as_solution &= content_[f] == solution_[f];
+      std::string problems;
+      for (const std::string& f : t.files)
+        if (lint_.count(f)) problems += lint_[f] + "\n";
+      if (!problems.empty()) {
+        c.errors = problems;
+        c.source = "rejected before compiling";
+        continue;
+      }
+      if (same_as_solution) {
+        c.ok = true;
+        c.bin_dir = ref.bin_dir;
+        c.source = "identical to the solution: reference build";
+        continue;
+      }
+      std::string key = list_key(t.files);
+      fs::path hit = find_cached(key, t.files);
+      if (!hit.empty()) {
+        c.ok = true;
+        c.bin_dir = hit / "bin";
+        c.source = "cached build";
+        continue;
+      }
+      // Configurations of tasks that share the same files are the same build.
+      bool reused = false;
+      for (auto& [name, other] : configs_)
+        if (&other != &c && other.student == c.student && other.ok && !other.bin_dir.empty()) {
+          bool covers = std::includes(other.targets.begin(), other.targets.end(), c.targets.begin(), c.targets.end());
+          if (covers) {
+            c.ok = true;
+            c.bin_dir = other.bin_dir;
+            c.source = other.source;
+            reused = true;
+            break;
+          }
+        }
+      if (reused) continue;
+      std::vector<std::string> solution_files;
+      for (const std::string& f : rubric_.student_files)
+        if (std::find(t.files.begin(), t.files.end(), f) == t.files.end()) solution_files.push_back(f);
+      // A task sharing its files with later tasks builds their targets too (one build for all).
+      for (const Task& u : rubric_.tasks)
+        if (u.files == t.files) {
+          auto more = targets_of(&u);
+          c.targets.insert(more.begin(), more.end());
+        }
+      c.ok = build_config(c, solution_files);
+      c.source = "built";
+      if (c.ok) {
+        fs::path entry = cache_ / (key + "-" + random_hex(4));
+        for (const std::string& f : t.files) write_file_atomic(entry / "files" / f, content_[f]);
+        if (policy_.root) fs::permissions(entry / "files", fs::perms(0700));
+        store(c, entry, read_target_map());
+        evict(key);
+      }
+    }
+  }
+
+  const Config& config_for(const std::string& task_id) const {
+    return official_ ? configs_.at("task " + task_id) : configs_.at("local");
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // 4. Run every test case
+  // --------------------------------------------------------------------------------------------
+
+  // Names of the cases of one executable, from the trusted build (the reference, officially).
+  std::vector<std::string> list_target(const std::string& target) {
+    auto it = listings_.find(target);
+    if (it != listings_.end()) return it->second;
+    const Config& c = official_ ? configs_.at("reference") : configs_.at("local");
+    fs::path bin = bin_of(c, target);
+    CommandResult r = run_command({bin.string(), "--gtest_list_tests"}, run_dir_, {{"MLSYS_GRADER_CHANNEL", ""}}, 60, 4 << 20);
+    if (r.exit_code != 0)
+      throw GradeError("listing the tests of " + target + " failed (" + std::to_string(r.exit_code) + "):\n" + clip(r.output, 3000));
+    std::vector<std::string> names;
+    std::string suite;
+    for (const std::string& raw : split(r.output, '\n')) {
+      if (trim(raw).empty()) continue;
+      std::string token = trim(raw).substr(0, trim(raw).find_first_of(" \t#"));
+      if (raw[0] != ' ') {
+        suite = token;
+      } else if (!suite.empty() && ends_with(suite, ".")) {
+        std::string name = suite + token;
+        if (name.find("DISABLED_") == std::string::npos) names.push_back(name);
+      }
+    }
+    listings_[target] = names;
+    return names;
+  }
+
+  void list_cases() {
+    std::map<std::pair<std::string, std::string>, std::string> owner;  // (target, case) -> "task x filter y"
+    bool local_failed = !official_ && !configs_.at("local").ok;
+    for (const Task& t : rubric_.tasks) {
+      for (const TestGroup& g : t.tests) {
+        std::string where = "task " + t.id + " group {" + g.target + ", \"" + g.filter + "\"}";
+        if (!official_ && g.hidden) {
+          res_.notes.push_back("hidden tests (" + g.target + ") are graded only by the official grader");
+          continue;
+        }
+        if (!group_graded(g)) {
+          CaseResult cr;
+          cr.task = t.id;
+          cr.target = g.target;
+          cr.name = g.filter;
+          cr.filter = g.filter;
+          cr.hidden = g.hidden;
+          cr.requires_gpu = true;
+          cr.status = "not_graded";
+          cr.reason = "not graded here: no GPU";
+          res_.cases.push_back(cr);
+          continue;
+        }
+        if (!official_ && !configs_.at("local").targets.count(g.target))
+          throw GradeError("the test executable " + g.target + " is not defined in this tree");
+        if (local_failed) {  // nothing to list: one entry per group, worth the group's points
+          CaseResult cr;
+          cr.task = t.id;
+          cr.target = g.target;
+          cr.name = g.target + " " + g.filter;
+          cr.filter = g.filter;
+          cr.hidden = g.hidden;
+          cr.max_points = g.points;
+          cr.status = "failed";
+          cr.reason = "not run: the build failed";
+          res_.cases.push_back(cr);
+          continue;
+        }
+        std::vector<std::string> matched;
+        for (const std::string& name : list_target(g.target))
+          if (gtest_filter_matches(g.filter, name)) matched.push_back(name);
+        if (matched.empty()) throw GradeError(where + " matches no test case of " + g.target);
+        for (const std::string& name : matched) {
+          auto key = std::make_pair(g.target, name);
+          if (owner.count(key)) throw GradeError(g.target + " " + name + " is matched by two groups: " + owner[key] + " and " + where);
+          owner[key] = where;
+          CaseResult cr;
+          cr.task = t.id;
+          cr.target = g.target;
+          cr.name = name;
+          cr.filter = g.filter;
+          cr.hidden = g.hidden;
+          cr.max_points = g.points / static_cast<double>(matched.size());
+          cr.status = "failed";
+          res_.cases.push_back(cr);
+          timeouts_.push_back(g.timeout_s > 0 ? g.timeout_s : rubric_.limits.timeout_s);
+          case_index_.push_back(res_.cases.size() - 1);
+        }
+      }
+    }
+  }
+
+  std::vector<std::string> base_env(const fs::path& home, int omp_threads) const {
+    std::vector<std::string> env = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                                    "HOME=" + home.string(), "TMPDIR=" + home.string(), "LANG=C.UTF-8",
+                                    "LC_ALL=C.UTF-8", "MALLOC_ARENA_MAX=4"};
+    if (omp_threads > 0) env.push_back("OMP_NUM_THREADS=" + std::to_string(omp_threads));
+    for (const char* pass : {"CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "NVIDIA_VISIBLE_DEVICES"})
+      if (const char* v = std::getenv(pass)) env.push_back(std::string(pass) + "=" + v);
+    return env;
+  }
+
+  fs::path make_run_dir(int uid, int gid) {
+    fs::path dir = run_dir_ / ("r" + std::to_string(run_counter_++) + "-" + random_hex(4));
+    fs::create_directories(dir);
+    if (policy_.root && uid >= 0) {
+      if (::chown(dir.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(gid)) != 0)
+        throw GradeError("cannot hand " + dir.string() + " to the test user");
+      fs::permissions(dir, fs::perms(0700));
+    }
+    return dir;
+  }
+
+  RunSpec spec_for(const fs::path& bin, const std::vector<std::string>& args, const fs::path& dir, double timeout,
+                   int uid, int gid, int omp_threads) const {
+    RunSpec spec;
+    spec.argv = {bin.string()};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.cwd = dir.string();
+    spec.env = base_env(dir, omp_threads);
+    spec.timeout_s = timeout;
+    uint64_t mem = static_cast<uint64_t>(rubric_.limits.memory_mb * 1024 * 1024);
+    if (gpu_) {
+      spec.memory_bytes = 0;  // the CUDA runtime reserves far more address space than it uses
+      spec.data_bytes = mem;
+    } else {
+      spec.memory_bytes = mem;
+    }
+    spec.max_output = static_cast<uint64_t>(rubric_.limits.output_kb * 1024);
+    spec.max_processes = rubric_.limits.processes;
+    spec.uid = uid;
+    spec.gid = gid;
+    spec.hide_paths = {(stage_ / "autograder/hidden").string(), (stage_ / "solutions").string(), build_.string(),
+                       (work_ / "submission").string()};
+    spec.hide_paths.erase(std::remove_if(spec.hide_paths.begin(), spec.hide_paths.end(),
+                                         [](const std::string& p) { return !fs::is_directory(p); }),
+                          spec.hide_paths.end());
+    spec.private_dirs = private_dirs_;
+    return spec;
+  }
+
+  // The verdict on one case from what the sandbox observed. Nothing the test printed counts.
+  void judge(CaseResult& cr, const RunResult& r, double timeout) {
+    cr.seconds = r.seconds;
+    std::vector<json> records;
+    bool garbage = false;
+    for (const std::string& line : split(r.channel, '\n')) {
+      if (trim(line).empty()) continue;
+      try {
+        json j = json::parse(utf8_safe(line));
+        if (j.is_object() && j.value("mlsys_grader", 0) == 1)
+          records.push_back(j);
+        else
+          garbage = true;
+      } catch (const std::exception&) {
+        garbage = true;
+      }
+    }
+    std::string tail = clip(printable(r.output), 0, 3000);
+    auto fail = [&](const std::string& reason, const std::string& output) {
+      cr.status = "failed";
+      cr.points = 0;
+      cr.reason = reason;
+      cr.output = output;
+    };
+    if (!r.started) return fail("could not be run: " + r.error, "");
+    if (r.timed_out || r.output_exceeded || r.channel_exceeded || r.interfered || r.signal || !r.exited)
+      return fail(r.describe_end(timeout), tail);
+    if (records.empty()) {
+      return fail("exited with code " + std::to_string(r.exit_code) + " before reporting a result" +
+                      (garbage ? " (the result channel held something else)" : ""),
+                  tail);
+    }
+    if (records.size() > 1 || garbage) return fail("the result channel was written more than once (tampering?)", tail);
+    const json& rec = records[0];
+    if (!rec.contains("secret") || !rec["secret"].is_string() || rec["secret"].get<std::string>() != r.secret)
+      return fail("the result did not carry this run's secret (tampering?)", tail);
+    if (!rec.contains("tests") || !rec["tests"].is_array() || rec["tests"].empty())
+      return fail("the test case did not run", tail);
+    if (rec["tests"].size() != 1 || rec["tests"][0].value("name", "") != cr.name)
+      return fail("the process reported other tests than " + cr.name, tail);
+    const json& t = rec["tests"][0];
+    std::string status = t.value("status", "");
+    std::string message = printable(t.value("message", ""));
+    if (status == "passed") {
+      if (r.exit_code != 0) return fail("the test passed, but the process then exited with code " + std::to_string(r.exit_code), tail);
+      cr.status = "passed";
+      cr.points = cr.max_points;
+      cr.reason = "passed";
+      return;
+    }
+    if (status == "skipped") return fail("skipped" + (message.empty() ? "" : ": " + first_line(message)), message);
+    std::string reason = "failed";
+    if (message.find("NotImplemented") != std::string::npos) reason = "failed: not implemented yet";
+    // The failure messages, then what the process printed (the test's own output included).
+    std::string printed = clip(printable(r.output), 0, 2000);
+    fail(reason, clip(message, 6000, 2000) + (printed.empty() ? "" : "\n\n--- output (last 2000 bytes) ---\n" + printed));
+  }
+
+  static std::string first_line(const std::string& s) {
+    std::string l = s.substr(0, s.find('\n'));
+    return l.size() > 200 ? l.substr(0, 200) + "..." : l;
+  }
+
+  void run_phase(const std::vector<size_t>& jobs, bool hidden) {
+    std::atomic<size_t> next{0};
+    std::mutex mutex;
+    int omp = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / jobs_);
+    auto worker = [&](int slot) {
+      int uid = uids_ ? uids_->uid(slot) : -1;
+      int gid = uids_ ? (hidden ? hidden_gid() : uid) : -1;
+      for (;;) {
+        size_t k = next++;
+        if (k >= jobs.size()) return;
+        size_t ci = jobs[k];
+        CaseResult& cr = res_.cases[case_index_[ci]];
+        double timeout = timeouts_[ci];
+        const Config& c = config_for(cr.task);
+        if (!c.ok) {
+          cr.status = "failed";
+          cr.reason = "not run: task " + cr.task + " did not build";
+          continue;
+        }
+        fs::path dir;
+        {
+          std::lock_guard<std::mutex> lock(mutex);
+          dir = make_run_dir(uid, gid);
+        }
+        RunSpec spec = spec_for(bin_of(c, cr.target), {"--gtest_filter=" + cr.name, "--gtest_color=no"}, dir,
+                                timeout, uid, gid, omp);
+        if (!hidden) spec.hide_paths.push_back((cache_ / "hidden").string());
+        spec.channel = true;
+        RunResult r = run_sandboxed(spec, policy_);
+        judge(cr, r, timeout);
+        try {
+          remove_tree(dir);
+          if (policy_.root && !all_tmp_private_) sweep_uid_files({uid});
+        } catch (const std::exception& e) {
+          log(std::string("cleanup: ") + e.what());
+        }
+        debug(cr.name + ": " + cr.reason + " (" + format_seconds(cr.seconds) + ")");
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int s = 0; s < std::min<int>(jobs_, static_cast<int>(jobs.size())); ++s) threads.emplace_back(worker, s);
+    for (auto& t : threads) t.join();
+  }
+
+  void run_cases() {
+    std::vector<size_t> visible, hidden;
+    for (size_t i = 0; i < case_index_.size(); ++i)
+      (res_.cases[case_index_[i]].hidden ? hidden : visible).push_back(i);
+    log("running " + std::to_string(visible.size()) + " visible and " + std::to_string(hidden.size()) +
+        " hidden test cases, " + std::to_string(jobs_) + " at a time");
+    // Visible cases first, hidden ones after: a hidden test never runs beside a visible one
+    // that could pass on what it wrote to a shared place.
+    run_phase(visible, false);
+    if (uids_ && !all_tmp_private_) sweep_uid_files(uids_->uids());
+    run_phase(hidden, true);
+    if (uids_ && !all_tmp_private_) sweep_uid_files(uids_->uids());
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // 5. Performance items
+  // --------------------------------------------------------------------------------------------
+
+  void measure() {
+    for (const PerfItem& item : rubric_.performance) {
+      PerfResult p;
+      p.id = item.id;
+      p.task = item.task;
+      p.title = item.title;
+      p.reference = item.reference;
+      p.requires_gpu = item.requires_gpu;
+      p.max_points = item.max_points();
+      for (const Tier& t : item.tiers)
+        p.tiers += (p.tiers.empty() ? "" : ", ") + format_points(t.min_ratio) + "x: " + format_points(t.points);
+      if ((item.requires_gpu && !gpu_) || o_.skip_performance) {
+        p.status = "not_graded";
+        p.reason = o_.skip_performance ? "not measured (--skip-performance)" : "not graded here: no GPU";
+        p.max_points = 0;
+        res_.performance.push_back(p);
+        continue;
+      }
+      const Config& c = config_for(item.task);
+      p.status = "failed";
+      if (!c.ok) {
+        p.reason = "task " + item.task + " did not build";
+        res_.performance.push_back(p);
+        continue;
+      }
+      if (!c.targets.count(item.benchmark)) {
+        p.reason = "the benchmark " + item.benchmark + " is not in this tree";
+        res_.performance.push_back(p);
+        continue;
+      }
+      int uid = uids_ ? uids_->uid(0) : -1;
+      for (int run = 0; run < item.runs; ++run) {
+        fs::path dir = make_run_dir(uid, uid);
+        fs::path out = dir / (random_hex(8) + ".json");
+        RunSpec spec = spec_for(c.bin_dir / item.benchmark, {"--item", item.item, "--json", out.string()}, dir,
+                                item.timeout_s, uid, uid, 0);
+        RunResult r = run_sandboxed(spec, policy_);
+        std::string problem;
+        double ratio = std::nan(""), ours = std::nan(""), ref = std::nan("");
+        if (!r.started || !r.exited || r.exit_code != 0 || r.timed_out || r.output_exceeded) {
+          // A benchmark checks its result before timing it: a non-zero exit is usually a wrong result.
+          problem = "the benchmark " + r.describe_end(item.timeout_s);
+        } else {
+          problem = read_row(out, item.item, &ratio, &ours, &ref);
+        }
+        try {
+          remove_tree(dir);
+        } catch (const std::exception&) {
+        }
+        if (!problem.empty()) {
+          p.reason = "run " + std::to_string(run + 1) + ": " + problem;
+          p.output = clip(printable(r.output), 0, 3000);
+          p.ratios.clear();
+          break;
+        }
+        p.ratios.push_back(ratio);
+        if (run == 0 || std::isnan(p.ours_ms)) {
+          p.ours_ms = ours;
+          p.ref_ms = ref;
+        }
+      }
+      if (!p.ratios.empty()) {
+        p.ratio = median(p.ratios);
+        for (const Tier& t : item.tiers)
+          if (p.ratio >= t.min_ratio) {
+            p.points = t.points;
+            break;
+          }
+        p.status = p.points > 0 ? "passed" : "failed";
+        if (p.points == 0) p.reason = "speed ratio below the lowest tier";
+      }
+      log("performance " + item.id + ": " + (std::isnan(p.ratio) ? p.reason : format_points(p.ratio) + "x") + " -> " +
+          format_points(p.points) + "/" + format_points(p.max_points));
+      res_.performance.push_back(p);
+    }
+  }
+
+  // Reads the benchmark's JSON (rows of name, ratio, ours_median_ms, ref_median_ms ...).
+  static std::string read_row(const fs::path& file, const std::string& item, double* ratio, double* ours, double* ref) {
+    struct stat st;
+    if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "the benchmark wrote no result file";
+    if (st.st_size > (1 << 20)) return "the benchmark's result file is too large";
+    json rows;
+    try {
+      rows = json::parse(utf8_safe(read_file(file)));
+    } catch (const std::exception& e) {
+      return std::string("the benchmark's result file is not valid JSON: ") + e.what();
+    }
+    if (!rows.is_array()) return "the benchmark's result file is not a list of rows";
+    const json* row = nullptr;
+    for (const json& r : rows)
+      if (r.is_object() && r.value("name", "") == item) row = &r;
+    if (!row && rows.size() == 1 && rows[0].is_object()) row = &rows[0];
+    if (!row) return "the benchmark reported no row named " + item;
+    if (!row->contains("ratio") || !(*row)["ratio"].is_number()) return "the benchmark's row has no ratio";
+    *ratio = (*row)["ratio"].get<double>();
+    if (!std::isfinite(*ratio) || *ratio <= 0) return "the benchmark's ratio is not a positive number";
+    if (row->contains("ours_median_ms") && (*row)["ours_median_ms"].is_number()) *ours = (*row)["ours_median_ms"].get<double>();
+    if (row->contains("ref_median_ms") && (*row)["ref_median_ms"].is_number()) *ref = (*row)["ref_median_ms"].get<double>();
+    return "";
+  }
+
+  // --------------------------------------------------------------------------------------------
+  // 6. Score
+  // --------------------------------------------------------------------------------------------
+
+  void score() {
+    res_.score = 0;
+    res_.max_score = 0;
+    double hidden_only = 0;
+    for (const Task& t : rubric_.tasks) {
+      TaskResult tr;
+      tr.id = t.id;
+      tr.title = t.title;
+      const Config& c = config_for(t.id);
+      tr.build_ok = c.ok;
+      tr.build_errors = c.ok ? "" : c.errors;
+      tr.build_source = c.source;
+      for (const CaseResult& cr : res_.cases) {
+        if (cr.task != t.id || cr.status == "not_graded") continue;
+        tr.score += cr.points;
+        tr.max_score += cr.max_points;
+        tr.total++;
+        tr.passed += cr.status == "passed";
+      }
+      for (const PerfResult& p : res_.performance)
+        if (p.task == t.id) {
+          tr.score += p.points;
+          tr.max_score += p.max_points;
+        }
+      hidden_only += t.hidden_points;
+      res_.score += tr.score;
+      res_.max_score += tr.max_score;
+      res_.tasks.push_back(tr);
+    }
+    if (!official_) {
+      double hidden = hidden_only;
+      for (const Task& t : rubric_.tasks)
+        for (const TestGroup& g : t.tests)
+          if (g.hidden) hidden += g.points;
+      if (hidden > 0)
+        res_.notes.push_back(format_points(hidden) + " more point(s) come from hidden tests, which only the official grader runs");
+    }
+  }
+
+  const GradeOptions& o_;
+  GradeResult& res_;
+  Rubric rubric_;
+  bool official_ = false, gpu_ = false;
+  int jobs_ = 1;
+  SandboxPolicy policy_;
+  std::unique_ptr<UidPool> uids_;
+  int lock_fd_ = -1;
+  fs::path work_, stage_, build_, run_dir_, cache_;
+  Submission sub_;
+  std::map<std::string, std::string> content_, solution_, lint_;
+  std::vector<std::string> cmake_args_, private_dirs_;
+  bool all_tmp_private_ = false;
+  std::string generator_;
+  std::map<std::string, Config> configs_;
+  std::map<std::string, std::vector<std::string>> listings_;
+  std::vector<double> timeouts_;
+  std::vector<size_t> case_index_;  // job -> index into res_.cases
+  std::atomic<int> run_counter_{0};
+};
+
+}  // namespace
+
+GradeResult grade(const GradeOptions& options) {
+  GradeResult res;
+  double start = now_seconds();
+  try {
+    Grading g(options, res);
+    g.run();
+  } catch (const std::exception& e) {
+    res.internal_error = e.what();
+  } catch (...) {
+    res.internal_error = "unknown error";
+  }
+  if (!res.internal_error.empty()) {
+    log("internal error: " + res.internal_error);
+    res.score = 0;
+    res.tasks.clear();  // partial results would only confuse: the error says it all
+    res.cases.clear();
+    res.performance.clear();
+  }
+  res.seconds = now_seconds() - start;
+  return res;
+}
+
+}  // namespace grader

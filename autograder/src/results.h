@@ -1,0 +1,80 @@
+// autograder/src/results.h — what a grading produced, and the four ways of writing it out.
+//
+//   gradescope  Gradescope's results.json (score, execution_time, output, tests[], leaderboard)
+//   classroom   GitHub Classroom's autograding result ({version: 1, status, max_score, tests[]},
+//               what autograding-grading-reporter reads from <RUNNER>_RESULTS, base64-encoded)
+//   markdown    a summary for CI ($GITHUB_STEP_SUMMARY) and people
+//   table       the console table
+//   json        the grader's own record of everything (used by tests and batch mode)
+#pragma once
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace grader {
+
+// One gtest case of one rubric group.
+struct CaseResult {
+  std::string task, target, name, filter;
+  bool hidden = false, requires_gpu = false;
+  double points = 0, max_points = 0;
+  std::string status;  // "passed", "failed", "not_graded"
+  std::string reason;  // one line: "timed out after 10 s", "killed by SIGSEGV", ...
+  std::string output;  // failure messages and output tail; never shown for hidden cases
+  double seconds = 0;
+};
+
+// One performance item.
+struct PerfResult {
+  std::string id, task, title, reference;
+  bool requires_gpu = false;
+  std::string status;  // "passed" (some tier reached), "failed", "not_graded"
+  double points = 0, max_points = 0;
+  double ratio = std::nan("");  // median over the runs
+  std::vector<double> ratios;
+  double ours_ms = std::nan(""), ref_ms = std::nan("");
+  std::string reason, output;
+  std::string tiers;  // "0.5x: 3, 0.25x: 1"
+};
+
+struct TaskResult {
+  std::string id, title;
+  bool build_ok = true;
+  std::string build_errors;  // trimmed compiler output (student-visible)
+  std::string build_source;  // "reference build", "cached build", "built", "not built"
+  double score = 0, max_score = 0;
+  int passed = 0, total = 0;
+};
+
+struct GradeResult {
+  std::string pa, title;
+  std::string mode;        // "official" (staff tree: tasks isolated) or "local" (student release)
+  std::string submission;  // what was graded
+  double score = 0, max_score = 0;
+  std::vector<TaskResult> tasks;
+  std::vector<CaseResult> cases;
+  std::vector<PerfResult> performance;
+  std::vector<std::string> files_taken;    // "pa1_autodiff/src/x.cpp (from x.cpp)"
+  std::vector<std::string> files_starter;  // student files the submission lacked
+  std::vector<std::string> files_ignored;
+  std::vector<std::string> notes;          // shown to the student
+  std::vector<std::string> review;         // flagged constructs, for staff
+  std::string sandbox;
+  std::vector<std::string> sandbox_gaps;
+  bool gpu = false;
+  std::string internal_error;  // non-empty: the grader failed; score is 0
+  std::map<std::string, double> timings;
+  double seconds = 0;
+};
+
+std::string to_gradescope(const GradeResult& r);
+std::string to_classroom(const GradeResult& r);
+std::string to_markdown(const GradeResult& r);
+std::string to_table(const GradeResult& r, bool color = false);
+std::string to_json(const GradeResult& r);
+// For batch mode: a GradeResult back from to_json (score, tasks and the error suffice).
+GradeResult from_json(const std::string& text);
+
+}  // namespace grader
