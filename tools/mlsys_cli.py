@@ -533,6 +533,8 @@ def cmd_grade(args) -> int:
         cmd += ["--markdown", user_path(args.summary)]
     if args.expect:
         cmd += ["--expect", args.expect]
+    if args.skip_performance:
+        cmd += ["--skip-performance"]
     return run(cmd)[0]
 
 
@@ -656,6 +658,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--summary", metavar="FILE", help="also write the Markdown summary here")
     p.add_argument("--expect", metavar="SCORE|full", help="exit 3 unless the score is this (CI)")
     p.add_argument("--local", action="store_true", help="grade like a student release even in the staff tree")
+    p.add_argument("--skip-performance", action="store_true",
+                   help="do not run the benchmarks (their items are reported as not measured)")
     p.add_argument("--jobs", "-j", type=int, help="parallel builds and test runs (default: $MLSYS_JOBS or all cores)")
     p.add_argument("--parallel", type=int, help="with --batch: submissions graded at once (default 1)")
     p.set_defaults(fn=cmd_grade)

@@ -32,9 +32,10 @@ cmake -S "$COURSE/autograder" -B "$SRC/grader-build" -DCMAKE_BUILD_TYPE=Release
 cmake --build "$SRC/grader-build" -j"$JOBS" --target mlsys_grade
 
 # Warm the cache: the reference build (every task's solution) and the starter code's builds.
+# The benchmarks are skipped here: only the builds are worth keeping.
 # A failure here does not stop the image: run_autograder builds whatever is missing.
 GRADE=("$SRC/grader-build/mlsys_grade" grade --tree "$COURSE" --rubric "$COURSE/autograder/rubrics/@PA@.json"
-       --work "$ROOT/work/@PA@" --jobs "$JOBS" --quiet)
+       --work "$ROOT/work/@PA@" --jobs "$JOBS" --quiet --skip-performance)
 "${GRADE[@]}" --solution --expect full || echo "setup.sh: warning: the reference solutions did not score full marks"
 "${GRADE[@]}" --expect 0 || echo "setup.sh: warning: the starter code did not score 0"
 echo "setup.sh: ready"

@@ -179,7 +179,7 @@ std::string to_markdown(const GradeResult& r) {
     os << "| Performance | Task | Ratio | Tiers | Points |\n|---|---|---:|---|---:|\n";
     for (const PerfResult& p : r.performance)
       os << "| " << md_escape(p.title) << " | " << p.task << " | "
-         << (p.status == "not_graded" ? "not graded here: no GPU" : std::isnan(p.ratio) ? md_escape(p.reason) : ratio_text(p.ratio) + " of " + p.reference)
+         << (p.status == "not_graded" ? md_escape(p.reason) : std::isnan(p.ratio) ? md_escape(p.reason) : ratio_text(p.ratio) + " of " + p.reference)
          << " | " << p.tiers << " | " << (p.status == "not_graded" ? "–" : format_points(p.points) + " / " + format_points(p.max_points)) << " |\n";
     os << "\n";
   }
@@ -225,8 +225,10 @@ std::string to_table(const GradeResult& r, bool color) {
     os << paint(line, t.build_ok ? (full ? "32" : "33") : "31");
   }
   for (const PerfResult& p : r.performance) {
-    std::string title = ("perf: " + p.title).substr(0, 44);
-    std::string ratio = p.status == "not_graded" ? "no GPU" : ratio_text(p.ratio);
+    std::string title = "perf: " + p.title;
+    if (title.size() > 44) title = title.substr(0, 41) + "...";
+    bool skipped = p.reason.rfind("not measured", 0) == 0;
+    std::string ratio = p.status == "not_graded" ? (skipped ? "skipped" : "no GPU") : ratio_text(p.ratio);
     std::string pts = p.status == "not_graded" ? "not graded" : format_points(p.points) + " / " + format_points(p.max_points);
     std::snprintf(line, sizeof line, "%-6s %-44s %10s %14s\n", p.task.c_str(), title.c_str(), ratio.c_str(), pts.c_str());
     os << line;

@@ -313,9 +313,10 @@ void setup_mounts(const Plan& p) {
     if (p.root && p.uid > 0) {
       long helper = raw_clone(0);
       if (helper == 0) {
-        if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) == 0 && ::syscall(SYS_setresuid, p.uid, p.uid, p.uid) == 0)
-          for (int i = 0; i < 50 && ::kill(-1, SIGKILL) == 0; ++i) {
-          }
+        if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) == 0 && ::syscall(SYS_setresuid, p.uid, p.uid, p.uid) == 0) {
+          ::kill(-1, SIGKILL);  // see kill_uid
+          ::kill(-1, SIGKILL);
+        }
         _exit(0);
       }
       int st;
@@ -615,11 +616,14 @@ void kill_uid(int uid) {
   long pid = raw_clone(0);
   if (pid == 0) {
     if (::syscall(SYS_setresgid, uid, uid, uid) != 0 || ::syscall(SYS_setresuid, uid, uid, uid) != 0) _exit(1);
-    // kill(-1) as the test uid: every process of that uid except this one.
-    for (int i = 0; i < 200 && ::kill(-1, SIGKILL) == 0; ++i) {
-      struct timespec ts = {0, 1000000};
-      ::nanosleep(&ts, nullptr);
-    }
+    // kill(-1) as the test uid: every process of that uid except this one, in one pass that
+    // fork cannot outrun (a process with SIGKILL pending cannot complete a fork). kill(-1)
+    // returns 0 whenever any other process exists, so its result says nothing: a second pass
+    // after a millisecond is the safety margin.
+    ::kill(-1, SIGKILL);
+    struct timespec ts = {0, 1000000};
+    ::nanosleep(&ts, nullptr);
+    ::kill(-1, SIGKILL);
     _exit(0);
   }
   if (pid > 0) {

@@ -23,25 +23,32 @@ import make_hostile  # noqa: E402
 
 RUBRIC = util.REPO / "autograder" / "rubrics" / "pa1.json"
 FAST = ["compile_error", "segfault", "infinite_loop", "fake_results"]
-# Seconds one hostile grading may take on a 2-core CI machine once the reference and starter
-# builds are cached: a rebuild of one task (one file, its test executables) plus its tests,
-# at worst one 20 s timeout, and the benchmark runs of the untouched tasks.
-BOUND_S = 240
+# Seconds one hostile grading may take on a 2-core CI machine once the reference build is
+# cached: a rebuild of one task (one file, its test executables), its cases, at worst one 20 s
+# timeout (benchmarks skipped). docs/GRADING.md states this bound.
+BOUND_S = 120
 
 
 @pytest.fixture(scope="module")
 def env():
-    root = util.work_root() / "pa1"
-    return {"work": root / "work", "out": root / "out", "subs": root / "submissions"}
+    root = util.work_root()
+    # The work folder is where `./mlsys grade pa1` puts it with MLSYS_BUILD_ROOT=<work root>, so
+    # CI's grading step reuses this build (.github/workflows/ci.yml).
+    return {"work": root / "grader" / "pa1", "out": root / "pa1" / "out", "subs": root / "pa1" / "submissions"}
 
 
 def grade(env, name, **kw):
     return util.grade(util.REPO, RUBRIC, env["work"], env["out"] / name, **kw)
 
 
+# The benchmarks take minutes; they run only with MLSYS_GRADER_TEST_PERF=1 (CI measures them
+# in its own grading step with `./mlsys grade pa1 --solution --expect full`).
+WITH_PERF = os.environ.get("MLSYS_GRADER_TEST_PERF") == "1"
+
+
 @pytest.fixture(scope="module")
 def reference(env):
-    g = grade(env, "reference", solution=True, timeout=3600)
+    g = grade(env, "reference", solution=True, timeout=3600, extra=() if WITH_PERF else ("--skip-performance",))
     assert g.rc == 0, g.log
     return g
 
@@ -64,12 +71,13 @@ def test_reference_scores_full_marks(reference):
     problems = {**g.failed(), **{p["id"]: p["reason"] for p in g.record["performance"]
                                  if p["status"] == "failed"}}
     assert g.score == pytest.approx(g.record["max_score"]), problems
-    assert g.record["max_score"] == pytest.approx(100)
+    perf_points = sum(p["max_points"] for p in g.record["performance"])
+    assert g.record["max_score"] + (0 if WITH_PERF else 10) == pytest.approx(100), perf_points
 
 
 def test_starter_scores_zero(env, reference):
     sub = make_hostile.build("starter", env["subs"] / "starter")
-    g = grade(env, "starter", submission=sub, timeout=3600)
+    g = grade(env, "starter", submission=sub, timeout=3600, extra=("--skip-performance",))
     assert g.rc == 0, g.log
     assert g.score == 0
     assert not util.schema_errors(g.gradescope)
