@@ -855,7 +855,7 @@ class Grading {
       p.requires_gpu = item.requires_gpu;
       p.max_points = item.max_points();
       for (const Tier& t : item.tiers)
-        p.tiers += (p.tiers.empty() ? "" : ", ") + format_points(t.min_ratio) + "x: " + format_points(t.points);
+        p.tiers += (p.tiers.empty() ? "" : ", ") + format_ratio(t.min_ratio) + "x: " + format_points(t.points);
       if ((item.requires_gpu && !gpu_) || o_.skip_performance) {
         p.status = "not_graded";
         p.reason = o_.skip_performance ? "not measured (--skip-performance)" : "not graded here: no GPU";
@@ -916,7 +916,7 @@ class Grading {
         p.status = p.points > 0 ? "passed" : "failed";
         if (p.points == 0) p.reason = "speed ratio below the lowest tier";
       }
-      log("performance " + item.id + ": " + (std::isnan(p.ratio) ? p.reason : format_points(p.ratio) + "x") + " -> " +
+      log("performance " + item.id + ": " + (std::isnan(p.ratio) ? p.reason : format_ratio(p.ratio) + "x") + " -> " +
           format_points(p.points) + "/" + format_points(p.max_points));
       res_.performance.push_back(p);
     }

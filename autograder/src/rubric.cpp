@@ -307,9 +307,9 @@ Rubric parse_rubric(const std::string& text, const std::string& name) {
                   [](const Tier& a, const Tier& b) { return a.min_ratio > b.min_ratio; });
         for (size_t j = 1; j < item.tiers.size(); ++j) {
           if (item.tiers[j].min_ratio == item.tiers[j - 1].min_ratio)
-            c.problem(at + ".tiers", "two tiers with min_ratio " + format_points(item.tiers[j].min_ratio));
+            c.problem(at + ".tiers", "two tiers with min_ratio " + format_ratio(item.tiers[j].min_ratio));
           if (item.tiers[j].points > item.tiers[j - 1].points)
-            c.problem(at + ".tiers", "a faster tier (min_ratio " + format_points(item.tiers[j - 1].min_ratio) +
+            c.problem(at + ".tiers", "a faster tier (min_ratio " + format_ratio(item.tiers[j - 1].min_ratio) +
                                          ") must not earn fewer points than a slower one");
         }
       }

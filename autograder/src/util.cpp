@@ -74,6 +74,13 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
   return s;
 }
 
+std::string format_ratio(double r) {
+  if (std::isnan(r)) return "-";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.3g", r);  // 0.003, 0.77, 1.3: thresholds are never rounded away
+  return buf;
+}
+
 std::string format_points(double p) {
   if (std::isnan(p)) return "-";
   double r = std::round(p * 100) / 100;

@@ -31,6 +31,8 @@ std::string join(const std::vector<std::string>& parts, const std::string& sep);
 bool starts_with(const std::string& s, const std::string& prefix);
 bool ends_with(const std::string& s, const std::string& suffix);
 std::string replace_all(std::string s, const std::string& from, const std::string& to);
+// A tier threshold or ratio with three significant digits ("0.003", "0.77").
+std::string format_ratio(double r);
 // Points as people write them: 4, 2.5, 0.33.
 std::string format_points(double p);
 std::string format_seconds(double s);
