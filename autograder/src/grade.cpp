@@ -880,7 +880,7 @@ class Grading {
         fs::path dir = make_run_dir(uid, uid);
         fs::path out = dir / (random_hex(8) + ".json");
         RunSpec spec = spec_for(c.bin_dir / item.benchmark, {"--item", item.item, "--json", out.string()}, dir,
-                                item.timeout_s, uid, uid, 0);
+                                item.timeout_s, uid, uid, item.threads);
         RunResult r = run_sandboxed(spec, policy_);
         std::string problem;
         double ratio = std::nan(""), ours = std::nan(""), ref = std::nan("");

@@ -7,6 +7,7 @@
 //                      [--skip-performance] [--no-namespaces] [--verbose]
 //   mlsys_grade batch  --tree DIR --rubric FILE --submissions DIR --out DIR [--parallel N] [--work DIR]
 //   mlsys_grade table  RUBRIC          the handout's points table (Markdown)
+//   mlsys_grade table --performance RUBRIC   the handout's table of performance tiers
 //   mlsys_grade check  RUBRIC...       validate rubrics
 //   mlsys_grade public-rubric RUBRIC   the rubric for the student release (hidden groups removed)
 //
@@ -43,7 +44,7 @@ const char* kUsage =
     "                    [--expect SCORE|full] [--skip-performance] [--quiet] [--verbose]\n"
     "  mlsys_grade batch --tree DIR --rubric FILE --submissions DIR --out DIR [--parallel N]\n"
     "                    [--work DIR] [--jobs N]\n"
-    "  mlsys_grade table RUBRIC\n"
+    "  mlsys_grade table [--performance] RUBRIC\n"
     "  mlsys_grade check RUBRIC...\n"
     "  mlsys_grade public-rubric RUBRIC\n"
     "See docs/GRADING.md.\n";
@@ -270,6 +271,10 @@ int main(int argc, char** argv) {
     if (cmd == "batch") return cmd_batch(argc, argv);
     if (cmd == "table" && argc == 3) {
       std::cout << rubric_table(load_rubric(argv[2]));
+      return 0;
+    }
+    if (cmd == "table" && argc == 4 && std::string(argv[2]) == "--performance") {
+      std::cout << rubric_performance_table(load_rubric(argv[3]));
       return 0;
     }
     if (cmd == "check" && argc >= 3) {

@@ -277,7 +277,7 @@ Rubric parse_rubric(const std::string& text, const std::string& name) {
       std::string at = "performance[" + std::to_string(i) + "]";
       if (!c.object(p, at)) continue;
       c.only_keys(p, at, {"id", "task", "title", "benchmark", "item", "reference", "requires_gpu", "tiers",
-                          "runs", "timeout_s"});
+                          "runs", "timeout_s", "threads"});
       PerfItem item;
       item.id = c.string(p, "id", at, true, "[A-Za-z0-9_.-]+", "an identifier");
       if (!item.id.empty() && !perf_ids.insert(item.id).second) c.problem(at + ".id", item.id + " is listed twice");
@@ -290,6 +290,7 @@ Rubric parse_rubric(const std::string& text, const std::string& name) {
       item.requires_gpu = c.boolean(p, "requires_gpu", at, false);
       item.runs = static_cast<int>(c.number(p, "runs", at, false, 3, 0));
       item.timeout_s = c.number(p, "timeout_s", at, false, 300, 0);
+      item.threads = static_cast<int>(c.number(p, "threads", at, false, 0, 0));
       if (!p.contains("tiers") || !p["tiers"].is_array() || p["tiers"].empty()) {
         c.problem(at + ".tiers", "expected a non-empty list of {\"min_ratio\": x, \"points\": y}");
       } else {
@@ -375,6 +376,20 @@ std::string rubric_table(const Rubric& r) {
   if (any_hidden) os << " " << format_points(sum_hid) << " |";
   if (any_perf) os << " " << format_points(sum_perf) << " |";
   os << " **" << format_points(sum_vis + sum_hid + sum_perf) << "** |\n";
+  return os.str();
+}
+
+std::string rubric_performance_table(const Rubric& r) {
+  if (r.performance.empty()) return "";
+  std::ostringstream os;
+  os << "| Performance item | Task | Measured against | Tiers (ratio ≥ → points) |\n|---|---|---|---|\n";
+  for (const PerfItem& p : r.performance) {
+    std::string tiers;
+    for (const Tier& t : p.tiers)
+      tiers += (tiers.empty() ? "" : ", ") + format_ratio(t.min_ratio) + " → " + format_points(t.points);
+    os << "| " << p.title << (p.requires_gpu ? " (GPU)" : "") << " | " << p.task << " | " << p.reference << " | "
+       << tiers << " |\n";
+  }
   return os.str();
 }
 

@@ -51,6 +51,7 @@ struct PerfItem {
   std::vector<Tier> tiers;  // sorted by min_ratio, highest first
   int runs = 3;             // benchmark processes; the grader takes the median ratio
   double timeout_s = 300;
+  int threads = 0;          // OMP_NUM_THREADS of the benchmark processes; 0: the default (all cores)
   double max_points() const;
 };
 
@@ -85,6 +86,8 @@ Rubric parse_rubric(const std::string& text, const std::string& name);
 
 // The Markdown points table for the handout (hidden tests listed as points only).
 std::string rubric_table(const Rubric& r);
+// The Markdown table of the performance items and their tiers ("" when there are none).
+std::string rubric_performance_table(const Rubric& r);
 
 // The rubric for the student release: hidden groups removed, their points kept per task as
 // "hidden_points". Returns JSON text.

@@ -135,6 +135,20 @@ TEST(RubricTable, ListsEveryTaskWithHiddenAndPerformancePoints) {
   EXPECT_NE(t.find("| **Total** | | 7 | 2 | 3 | **12** |"), std::string::npos) << t;
 }
 
+TEST(RubricTable, ListsEveryPerformanceItemWithItsTiers) {
+  Rubric r = parse_rubric(valid().dump(), "r.json");
+  std::string t = rubric_performance_table(r);
+  EXPECT_NE(t.find("| Performance item | Task | Measured against | Tiers (ratio ≥ → points) |"), std::string::npos) << t;
+  // Tiers highest first, thresholds unrounded, GPU items marked.
+  EXPECT_NE(t.find("| MLP step vs Eigen | 2.2 | Eigen | 0.5 → 3, 0.25 → 1 |\n"), std::string::npos) << t;
+  r.performance[0].requires_gpu = true;
+  r.performance[0].tiers[1].min_ratio = 0.003;
+  EXPECT_NE(rubric_performance_table(r).find("| MLP step vs Eigen (GPU) | 2.2 | Eigen | 0.5 → 3, 0.003 → 1 |"),
+            std::string::npos) << rubric_performance_table(r);
+  r.performance.clear();
+  EXPECT_EQ(rubric_performance_table(r), "");
+}
+
 TEST(RubricTable, PublicRubricKeepsThePointsOfHiddenGroups) {
   std::string pub = public_rubric_json(valid().dump());
   Rubric full = parse_rubric(valid().dump(), "full.json");

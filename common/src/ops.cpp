@@ -23,7 +23,25 @@ Layout layout_of(const Tensor& t) {
   return l;
 }
 
-Layout layout_as(const Tensor& t, const Shape& shape) { return layout_of(t.expand(shape)); }
+// Same as layout_of(t.expand(shape)), without building the view (no allocation: graph engines
+// call this for millions of tiny tensors).
+Layout layout_as(const Tensor& t, const Shape& shape) {
+  const Shape& from = t.shape();
+  MLSYS_CHECK(shape.size() >= from.size() && shape.size() <= static_cast<size_t>(kMaxDims),
+              "expand", "cannot broadcast shape ", to_string(from), " to ", to_string(shape));
+  Layout l;
+  l.ndim = static_cast<int>(shape.size());
+  const size_t lead = shape.size() - from.size();
+  for (size_t i = 0; i < shape.size(); ++i) {
+    l.shape[i] = shape[i];
+    if (i < lead) continue;  // a new leading dim: stride 0
+    const int64_t f = from[i - lead];
+    MLSYS_CHECK(f == shape[i] || f == 1, "expand", "cannot broadcast shape ", to_string(from),
+                " to ", to_string(shape), " (dim ", i - lead, ": ", f, " vs ", shape[i], ")");
+    l.strides[i] = f == shape[i] ? t.strides()[i - lead] : 0;
+  }
+  return l;
+}
 
 }  // namespace detail
 
@@ -90,14 +108,28 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   return out;
 }
 
+// With a float operand on the CPU, the float is read in place through a stride-0 layout (no
+// 0-dim tensor is made for it).
 Tensor binary(BinaryOp op, const Tensor& a, float b) {
   check_float(a, binary_name(op), "a");
-  return binary(op, a, scalar(b, a.device()));
+  if (a.is_cuda()) return binary(op, a, scalar(b, a.device()));
+  Tensor out(a.shape(), DType::Float32, a.device());
+  detail::Layout bl;
+  bl.ndim = static_cast<int>(a.dim());
+  for (int d = 0; d < bl.ndim; ++d) bl.shape[d] = a.shape()[d];
+  detail::cpu_binary(op, out.data<float>(), a.data<float>(), layout_of(a), &b, bl);
+  return out;
 }
 
 Tensor binary(BinaryOp op, float a, const Tensor& b) {
   check_float(b, binary_name(op), "b");
-  return binary(op, scalar(a, b.device()), b);
+  if (b.is_cuda()) return binary(op, scalar(a, b.device()), b);
+  Tensor out(b.shape(), DType::Float32, b.device());
+  detail::Layout al;
+  al.ndim = static_cast<int>(b.dim());
+  for (int d = 0; d < al.ndim; ++d) al.shape[d] = b.shape()[d];
+  detail::cpu_binary(op, out.data<float>(), &a, al, b.data<float>(), layout_of(b));
+  return out;
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {

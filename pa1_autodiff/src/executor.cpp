@@ -6,74 +6,28 @@
 // at once. Nodes left over when no node is ready lie on (or behind) a cycle. The last read of
 // each intermediate value moves it out of the table of values, so it is freed as soon as its
 // last consumer has run. Everything is flat arrays: planning a 100,000-node graph takes one
-// hash lookup per edge.
+// hash lookup (NodeMap, node_map.h) per edge.
 #include "pa1/executor.h"
 
 #include <cstdint>
 #include <sstream>
 
 #include "check.h"
+#include "node_map.h"
 #include "pa1/ops.h"
 
 namespace pa1 {
 
 namespace {
 
-// Node address -> position in a plan: open addressing with linear probing. (std::unordered_map
-// spends most of the planning time of a 100,000-node graph walking its bucket lists.)
-class NodeIndex {
- public:
-  NodeIndex() { reset(1024); }
-  // The position of n, or -1.
-  int32_t find(const Node* n) const {
-    for (size_t s = slot(n);; s = (s + 1) & mask_) {
-      if (keys_[s] == n) return vals_[s];
-      if (keys_[s] == nullptr) return -1;
-    }
-  }
-  // The position of n; when n is not there yet, adds n -> pos and returns pos.
-  int32_t find_or_insert(const Node* n, int32_t pos) {
-    if (2 * (size_ + 1) > keys_.size()) grow();
-    size_t s = slot(n);
-    for (; keys_[s] != nullptr; s = (s + 1) & mask_)
-      if (keys_[s] == n) return vals_[s];
-    keys_[s] = n;
-    vals_[s] = pos;
-    ++size_;
-    return pos;
-  }
-
- private:
-  size_t slot(const Node* n) const {
-    uint64_t h = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(n)) * 0x9E3779B97F4A7C15ull;
-    return static_cast<size_t>(h ^ (h >> 29)) & mask_;
-  }
-  void reset(size_t capacity) {
-    keys_.assign(capacity, nullptr);
-    vals_.assign(capacity, -1);
-    mask_ = capacity - 1;
-    size_ = 0;
-  }
-  void grow() {
-    std::vector<const Node*> keys = std::move(keys_);
-    std::vector<int32_t> vals = std::move(vals_);
-    reset(keys.size() * 2);
-    for (size_t i = 0; i < keys.size(); ++i)
-      if (keys[i] != nullptr) find_or_insert(keys[i], vals[i]);
-  }
-  std::vector<const Node*> keys_;
-  std::vector<int32_t> vals_;
-  size_t mask_ = 0, size_ = 0;
-};
-
 // A node on a cycle among the nodes Kahn's algorithm could not schedule (pending > 0): walk up
 // unscheduled inputs until a node repeats.
-const Node* node_on_cycle(const Node* start, const NodeIndex& index, const std::vector<int32_t>& pending) {
-  NodeIndex seen;
+const Node* node_on_cycle(const Node* start, NodeMap<int32_t>& index, const std::vector<int32_t>& pending) {
+  NodeMap<char> seen;
   const Node* n = start;
-  for (int32_t step = 0; seen.find_or_insert(n, step) == step; ++step) {
+  while (seen.emplace(n, 1).second) {
     for (const NodePtr& in : n->inputs) {
-      if (pending[index.find(in.get())] > 0) {
+      if (pending[*index.find(in.get())] > 0) {
         n = in.get();
         break;
       }
@@ -91,20 +45,18 @@ Executor::Executor(std::vector<NodePtr> outputs) : outputs_(std::move(outputs)) 
   // 1. Every needed node once, numbered in breadth-first discovery order, with its inputs'
   //    numbers as flat arrays (CSR: the inputs of node i are in_idx[in_begin[i] ..
   //    in_begin[i + 1])). One hash lookup per edge.
-  NodeIndex index;
+  NodeMap<int32_t> index;
   std::vector<NodePtr> nodes;
   for (const NodePtr& o : outputs_)
-    if (index.find_or_insert(o.get(), static_cast<int32_t>(nodes.size())) == static_cast<int32_t>(nodes.size()))
-      nodes.push_back(o);
+    if (index.emplace(o.get(), static_cast<int32_t>(nodes.size())).second) nodes.push_back(o);
   std::vector<int32_t> in_begin{0}, in_idx;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = *nodes[i];
     for (const NodePtr& in : n.inputs) {
       PA1_CHECK(in != nullptr, "Executor", "node ", n.describe(), " has a null input");
-      const int32_t fresh = static_cast<int32_t>(nodes.size());
-      const int32_t j = index.find_or_insert(in.get(), fresh);
-      if (j == fresh) nodes.push_back(in);
-      in_idx.push_back(j);
+      auto [j, fresh] = index.emplace(in.get(), static_cast<int32_t>(nodes.size()));
+      if (fresh) nodes.push_back(in);
+      in_idx.push_back(*j);
     }
     in_begin.push_back(static_cast<int32_t>(in_idx.size()));
   }
@@ -159,7 +111,7 @@ Executor::Executor(std::vector<NodePtr> outputs) : outputs_(std::move(outputs)) 
     input_begin_[k + 1] = static_cast<int32_t>(input_pos_.size());
   }
   output_pos_.clear();
-  for (const NodePtr& o : outputs_) output_pos_.push_back(step_of[index.find(o.get())]);
+  for (const NodePtr& o : outputs_) output_pos_.push_back(step_of[*index.find(o.get())]);
   std::vector<int32_t> last_read(n_nodes, -1);
   for (int32_t e = 0; e < static_cast<int32_t>(input_pos_.size()); ++e) last_read[input_pos_[e]] = e;
   for (int32_t p : output_pos_) last_read[p] = -1;

@@ -8,7 +8,8 @@
 //     each operator makes a temporary and passes over memory once more.
 //   - a loop over the raw data (w.data<float>(), contiguous CPU tensors): one pass, no
 //     temporaries. For large layers the optimizer is memory-bound, so this is several times
-//     faster; the reference uses it on the CPU and tensor math elsewhere.
+//     faster, more so when split across threads (kParallelElems below); the reference uses
+//     it on the CPU and tensor math elsewhere.
 // Parameters, gradients and state (velocity_, m_, v_) all have the same shape; gradients may be
 // strided views (grads[i].contiguous() gives a packed copy when needed). State tensors are
 // contiguous, on the parameter's device, and yours to update in place the same way.
@@ -85,6 +86,12 @@ Adam::Adam(std::vector<NodePtr> params, float lr_, float beta1_, float beta2_, f
 // ============================================================================================
 // Task 3.1: SGD
 // ============================================================================================
+
+// Tensors with at least this many elements (2 MiB of float32) are worth updating on all
+// OpenMP threads (over a raw loop, `#pragma omp parallel for if (n >= kParallelElems)` does
+// that). Smaller ones stay on one thread: waking the threads costs more than it saves, and
+// far more when the cores are busy with other work.
+[[maybe_unused]] static constexpr int64_t kParallelElems = int64_t{1} << 19;
 
 // One step for every parameter i, with w = params_[i]->value and g = grads[i] (same shape):
 //   g = g + weight_decay * w          (L2 regularization, skipped when weight_decay == 0)

@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "check.h"
+#include "node_map.h"
 #include "pa1/autodiff.h"
 #include "pa1/ops.h"
 
@@ -42,8 +43,8 @@ namespace pa1 {
 // 1. order = topological_sort({output}). If some wrt[i] is not in it, throw mlsys::Error
 //    whose message names that node (wrt[i]->describe()) and says the output does not depend
 //    on it.
-// 2. A hash map from node (address) to its adjoint so far; seed the output's entry with
-//    output_grad, or ones_like(output).
+// 2. A hash map from node (address) to its adjoint so far (std::unordered_map, or the faster
+//    NodeMap of node_map.h); seed the output's entry with output_grad, or ones_like(output).
 // 3. For each node in reverse order that has an entry, the entry is now complete. Leaves stop
 //    here. For a compute node, input_gradients(node, adjoint) gives one node per input; add
 //    each non-null one to that input's entry: store it when the input has none yet, otherwise
@@ -64,33 +65,36 @@ std::vector<NodePtr> gradients(const NodePtr& output, const std::vector<NodePtr>
               output_grad->describe(), " must have the shape of output ", output->describe());
   // BEGIN SOLUTION PA1 Task 2.2
   const std::vector<NodePtr> order = topological_sort({output});
-  std::unordered_set<const Node*> in_graph(order.size());
-  for (const NodePtr& n : order) in_graph.insert(n.get());
+  NodeMap<char> seen;  // wrt node -> 1 once met in the graph
+  for (const NodePtr& w : wrt) seen.emplace(w.get(), 0);
+  for (const NodePtr& n : order)
+    if (char* s = seen.find(n.get())) *s = 1;
   for (const NodePtr& w : wrt)
-    PA1_CHECK(in_graph.count(w.get()), "gradients", "node ", w->describe(),
+    PA1_CHECK(*seen.find(w.get()), "gradients", "node ", w->describe(),
               " is not in the graph of output ", output->describe(),
               ": the output does not depend on it");
 
-  std::unordered_map<const Node*, NodePtr> adjoint(order.size());
-  adjoint[output.get()] = output_grad ? output_grad : ones_like(output);
+  NodeMap<NodePtr> adjoint;
+  adjoint.emplace(output.get(), output_grad ? output_grad : ones_like(output));
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    const NodePtr& node = *it;
+    const Node* node = it->get();
     if (node->is_leaf()) continue;
-    auto found = adjoint.find(node.get());
-    if (found == adjoint.end()) continue;  // no gradient reaches this node
-    std::vector<NodePtr> grads = input_gradients(node, found->second);
+    const NodePtr* found = adjoint.find(node);
+    if (!found) continue;  // no gradient reaches this node
+    const NodePtr grad = *found;  // emplace below may move the map's values
+    std::vector<NodePtr> grads = input_gradients(*it, grad);
     for (size_t i = 0; i < grads.size(); ++i) {
       if (!grads[i]) continue;
       auto [entry, fresh] = adjoint.emplace(node->inputs[i].get(), grads[i]);
-      if (!fresh) entry->second = add(entry->second, grads[i]);
+      if (!fresh) *entry = add(*entry, grads[i]);
     }
   }
 
   std::vector<NodePtr> result;
   result.reserve(wrt.size());
   for (const NodePtr& w : wrt) {
-    auto found = adjoint.find(w.get());
-    result.push_back(found != adjoint.end() ? found->second : zeros_like(w));
+    const NodePtr* found = adjoint.find(w.get());
+    result.push_back(found ? *found : zeros_like(w));
   }
   return result;
   // END SOLUTION
