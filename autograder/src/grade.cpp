@@ -493,6 +493,11 @@ class Grading {
       c.name = "task " + t.id;
       c.student = t.files;
       c.targets = targets_of(&t);
+      if (c.targets.empty()) {  // e.g. a GPU task on a machine without a GPU: nothing runs, nothing to build
+        c.ok = true;
+        c.source = "nothing to build here (no test of this task is graded on this machine)";
+        continue;
+      }
       bool same_as_solution = true;
       for (const std::string& f : t.files) same_as_solution &= content_[f] == solution_[f];
       std::string problems;
@@ -858,7 +863,7 @@ class Grading {
         p.tiers += (p.tiers.empty() ? "" : ", ") + format_ratio(t.min_ratio) + "x: " + format_points(t.points);
       if ((item.requires_gpu && !gpu_) || o_.skip_performance) {
         p.status = "not_graded";
-        p.reason = o_.skip_performance ? "not measured (--skip-performance)" : "not graded here: no GPU";
+        p.reason = item.requires_gpu && !gpu_ ? "not graded here: no GPU" : "not measured (--skip-performance)";
         p.max_points = 0;
         res_.performance.push_back(p);
         continue;
@@ -963,7 +968,9 @@ class Grading {
       tr.build_ok = c.ok;
       tr.build_errors = c.ok ? "" : c.errors;
       tr.build_source = c.source;
+      int not_graded = 0;
       for (const CaseResult& cr : res_.cases) {
+        if (cr.task == t.id && cr.status == "not_graded") ++not_graded;
         if (cr.task != t.id || cr.status == "not_graded") continue;
         tr.score += cr.points;
         tr.max_score += cr.max_points;
@@ -975,6 +982,8 @@ class Grading {
           tr.score += p.points;
           tr.max_score += p.max_points;
         }
+      // Nothing of this task could be graded here (its tests and items need a GPU).
+      if (tr.total == 0 && not_graded > 0 && tr.max_score == 0) tr.not_graded = "not graded here: no GPU";
       hidden_only += t.hidden_points;
       res_.score += tr.score;
       res_.max_score += tr.max_score;

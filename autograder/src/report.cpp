@@ -172,8 +172,11 @@ std::string to_markdown(const GradeResult& r) {
   if (!r.internal_error.empty()) os << "> **The grader failed:** " << md_escape(r.internal_error) << "\n\n";
   os << "| Task | Title | Tests passed | Points |\n|---|---|---:|---:|\n";
   for (const TaskResult& t : r.tasks)
-    os << "| " << t.id << " | " << md_escape(t.title) << (t.build_ok ? "" : " (**did not build**)") << " | " << t.passed
-       << " / " << t.total << " | " << format_points(t.score) << " / " << format_points(t.max_score) << " |\n";
+    if (!t.not_graded.empty())
+      os << "| " << t.id << " | " << md_escape(t.title) << " | " << md_escape(t.not_graded) << " | – |\n";
+    else
+      os << "| " << t.id << " | " << md_escape(t.title) << (t.build_ok ? "" : " (**did not build**)") << " | " << t.passed
+         << " / " << t.total << " | " << format_points(t.score) << " / " << format_points(t.max_score) << " |\n";
   os << "| **Total** | | | **" << format_points(r.score) << " / " << format_points(r.max_score) << "** |\n\n";
   if (!r.performance.empty()) {
     os << "| Performance | Task | Ratio | Tiers | Points |\n|---|---|---:|---|---:|\n";
@@ -218,11 +221,13 @@ std::string to_table(const GradeResult& r, bool color) {
   os << line << std::string(77, '-') << "\n";
   for (const TaskResult& t : r.tasks) {
     std::string title = t.title.size() > 44 ? t.title.substr(0, 41) + "..." : t.title;
-    std::string tests = t.build_ok ? std::to_string(t.passed) + "/" + std::to_string(t.total) : "no build";
-    std::string pts = format_points(t.score) + " / " + format_points(t.max_score);
+    std::string tests = !t.not_graded.empty() ? "no GPU"
+                        : t.build_ok            ? std::to_string(t.passed) + "/" + std::to_string(t.total)
+                                                : "no build";
+    std::string pts = t.not_graded.empty() ? format_points(t.score) + " / " + format_points(t.max_score) : "not graded";
     std::snprintf(line, sizeof line, "%-6s %-44s %10s %14s\n", t.id.c_str(), title.c_str(), tests.c_str(), pts.c_str());
     bool full = t.score >= t.max_score - 1e-9;
-    os << paint(line, t.build_ok ? (full ? "32" : "33") : "31");
+    os << (t.not_graded.empty() ? paint(line, t.build_ok ? (full ? "32" : "33") : "31") : std::string(line));
   }
   for (const PerfResult& p : r.performance) {
     std::string title = "perf: " + p.title;
@@ -287,7 +292,7 @@ std::string to_json(const GradeResult& r) {
   json tasks = json::array();
   for (const TaskResult& t : r.tasks)
     tasks.push_back({{"id", t.id}, {"title", t.title}, {"build_ok", t.build_ok}, {"build_errors", t.build_errors},
-                     {"build_source", t.build_source}, {"score", t.score}, {"max_score", t.max_score},
+                     {"build_source", t.build_source}, {"not_graded", t.not_graded}, {"score", t.score}, {"max_score", t.max_score},
                      {"passed", t.passed}, {"total", t.total}});
   doc["tasks"] = tasks;
   json cases = json::array();

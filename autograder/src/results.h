@@ -44,6 +44,7 @@ struct TaskResult {
   bool build_ok = true;
   std::string build_errors;  // trimmed compiler output (student-visible)
   std::string build_source;  // "reference build", "cached build", "built", "not built"
+  std::string not_graded;    // why none of the task is graded on this machine ("" when some is)
   double score = 0, max_score = 0;
   int passed = 0, total = 0;
 };

@@ -190,3 +190,20 @@ TEST(Results, HiddenCasesNeverShowTheirOutput) {
   json gs = json::parse(to_gradescope(r));
   EXPECT_EQ(gs["tests"][0]["visibility"], "after_published");
 }
+
+TEST(Results, ATaskGradedNowhereHereSaysNoGpuNotZero) {
+  GradeResult r;
+  r.pa = "pa2";
+  TaskResult t;
+  t.id = "3.1";
+  t.title = "GPU SGEMM: naive";
+  t.not_graded = "not graded here: no GPU";
+  r.tasks.push_back(t);
+  std::string table = to_table(r);
+  EXPECT_NE(table.find("no GPU"), std::string::npos) << table;
+  EXPECT_NE(table.find("not graded"), std::string::npos) << table;
+  EXPECT_EQ(table.find("0/0"), std::string::npos) << table;
+  std::string md = to_markdown(r);
+  EXPECT_NE(md.find("| 3.1 | GPU SGEMM: naive | not graded here: no GPU | – |"), std::string::npos) << md;
+  EXPECT_EQ(json::parse(to_json(r))["tasks"][0]["not_graded"], "not graded here: no GPU");
+}
