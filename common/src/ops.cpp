@@ -97,8 +97,8 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_float(a, name, "a");
   check_float(b, name, "b");
   check_same_device(a, b, name, "a", "b");
-  Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor out(shape, DType::Float32, a.device());
+  Tensor out(broadcast_shapes(a.shape(), b.shape(), name), DType::Float32, a.device());
+  const Shape& shape = out.shape();
   if (a.is_cuda())
     detail::cuda_binary(op, out.data<float>(), a.data<float>(), layout_as(a, shape),
                         b.data<float>(), layout_as(b, shape), out.numel());

@@ -153,8 +153,17 @@ HostBlockCache& host_cache() {
 size_t host_bytes(size_t nbytes) { return (std::max<size_t>(nbytes, 1) + 63) / 64 * 64; }
 }  // namespace
 
+// Sanitizer builds keep every block on the heap so that overruns of tiny tensors are caught.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kUseInline = false;
+#else
+constexpr bool kUseInline = true;
+#endif
+
 Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device) {
-  if (device == Device::CPU) {
+  if (device == Device::CPU && kUseInline && nbytes <= kInlineBytes) {
+    data_ = inline_;
+  } else if (device == Device::CPU) {
     data_ = host_cache().allocate(host_bytes(nbytes));
     MLSYS_CHECK(data_ != nullptr, "Storage", "out of host memory allocating ", nbytes, " bytes");
   } else {
@@ -163,6 +172,7 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
 }
 
 Storage::~Storage() {
+  if (data_ == inline_) return;
   if (device_ == Device::CPU)
     host_cache().release(data_, host_bytes(nbytes_));
   else

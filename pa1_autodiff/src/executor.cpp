@@ -52,6 +52,9 @@ Executor::Executor(std::vector<NodePtr> outputs) : outputs_(std::move(outputs)) 
   std::vector<int32_t> in_begin{0}, in_idx;
   for (size_t i = 0; i < nodes.size(); ++i) {
     const Node& n = *nodes[i];
+    // The walk stalls on every node it reaches (node_map.h): ask for all inputs at once.
+    if (i + 2 < nodes.size()) __builtin_prefetch(nodes[i + 2]->inputs.data());
+    for (const NodePtr& in : n.inputs) prefetch_node(in.get());
     for (const NodePtr& in : n.inputs) {
       PA1_CHECK(in != nullptr, "Executor", "node ", n.describe(), " has a null input");
       auto [j, fresh] = index.emplace(in.get(), static_cast<int32_t>(nodes.size()));
@@ -95,9 +98,10 @@ Executor::Executor(std::vector<NodePtr> outputs) : outputs_(std::move(outputs)) 
                  "cannot have one: was an inputs list edited by hand?");
   }
 
-  // 3. The plan in schedule positions k: the nodes, each step's inputs, and which reads are
-  //    the last of their value (those move the value out instead of copying it, so every
-  //    intermediate dies right after its last consumer; outputs are never moved out).
+  // 3. The plan in schedule positions k: the nodes, each step's inputs, and how each read
+  //    passes its value: the last read of a value moves it out, so every intermediate dies
+  //    right after its last consumer (outputs are never moved out); other reads lend it to
+  //    the op (moved in, moved back after), unless the step reads it twice.
   std::vector<int32_t> step_of(n_nodes);
   for (int32_t k = 0; k < n_nodes; ++k) step_of[order[k]] = k;
   schedule_.resize(n_nodes);
@@ -115,9 +119,13 @@ Executor::Executor(std::vector<NodePtr> outputs) : outputs_(std::move(outputs)) 
   std::vector<int32_t> last_read(n_nodes, -1);
   for (int32_t e = 0; e < static_cast<int32_t>(input_pos_.size()); ++e) last_read[input_pos_[e]] = e;
   for (int32_t p : output_pos_) last_read[p] = -1;
-  move_input_.assign(input_pos_.size(), 0);
+  read_.assign(input_pos_.size(), kBorrow);
+  for (int32_t k = 0; k < n_nodes; ++k)
+    for (int32_t e = input_begin_[k]; e < input_begin_[k + 1]; ++e)
+      for (int32_t f = input_begin_[k]; f < input_begin_[k + 1]; ++f)
+        if (f != e && input_pos_[f] == input_pos_[e]) read_[e] = kCopy;
   for (int32_t p = 0; p < n_nodes; ++p)
-    if (last_read[p] >= 0) move_input_[last_read[p]] = 1;
+    if (last_read[p] >= 0) read_[last_read[p]] = kMove;
 }
 
 static std::string describe_values(const std::vector<NodePtr>& inputs, const std::vector<Tensor>& values) {
@@ -145,7 +153,11 @@ std::vector<Tensor> Executor::run(const FeedDict& feeds, RunOptions options) {
 
   std::vector<Tensor> values(schedule_.size());
   std::vector<Tensor> args;
-  for (size_t k = 0; k < schedule_.size(); ++k) {
+  const size_t n_steps = schedule_.size();
+  for (size_t k = 0; k < n_steps; ++k) {
+    // Each step reads its node and the node's shape: ask for them a few steps ahead.
+    if (k + 8 < n_steps) prefetch_node(schedule_[k + 8].get());
+    if (k + 4 < n_steps) __builtin_prefetch(schedule_[k + 4]->shape.data());
     const Node& node = *schedule_[k];
     switch (node.kind) {
       case NodeKind::Placeholder: {
@@ -170,10 +182,11 @@ std::vector<Tensor> Executor::run(const FeedDict& feeds, RunOptions options) {
         break;
       case NodeKind::Compute: {
         args.clear();
-        for (int32_t e = input_begin_[k]; e < input_begin_[k + 1]; ++e) {
+        const int32_t begin = input_begin_[k], end = input_begin_[k + 1];
+        for (int32_t e = begin; e < end; ++e) {
           Tensor& v = values[input_pos_[e]];
-          if (move_input_[e]) args.push_back(std::move(v));
-          else args.push_back(v);
+          if (read_[e] == kCopy) args.push_back(v);
+          else args.push_back(std::move(v));
         }
         try {
           values[k] = node.op->compute(args, ctx);
@@ -183,6 +196,8 @@ std::vector<Tensor> Executor::run(const FeedDict& feeds, RunOptions options) {
           PA1_FAIL("Executor::run", "node ", node.describe(), " failed on inputs ",
                    describe_values(node.inputs, args), ": ", e.what());
         }
+        for (int32_t e = begin; e < end; ++e)
+          if (read_[e] == kBorrow) values[input_pos_[e]] = std::move(args[e - begin]);
         const Tensor& out = values[k];
         PA1_CHECK(out.defined() && out.dtype() == node.dtype && shape_matches(node.shape, out.shape()),
                   "Executor::run", "op '", node.op->name(), "' of node ", node.describe(),

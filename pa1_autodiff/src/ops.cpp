@@ -749,6 +749,17 @@ NodePtr node_of(Nodes inputs, Args&&... args) {
   return make_node(std::make_shared<const T>(std::forward<Args>(args)...), std::move(inputs));
 }
 
+// The inputs list of a new node. Building it from a braced list would copy every NodePtr
+// twice (into the initializer_list, then into the vector): two more atomic reference-count
+// updates per input on the hot path of graph building.
+template <typename... P>
+Nodes inputs_of(const P&... p) {
+  Nodes v;
+  v.reserve(sizeof...(p));
+  (v.push_back(p), ...);
+  return v;
+}
+
 // Ops without parameters are shared by all their nodes (one allocation less per node).
 std::shared_ptr<const Op> binary_op(Bin kind) {
   static const std::shared_ptr<const Op> ops[] = {
@@ -766,11 +777,37 @@ std::shared_ptr<const Op> unary_op(Un kind) {
   return ops[static_cast<int>(kind)];
 }
 
+// Scalar ops hold their constant, so they cannot be made once per kind; each thread keeps the
+// ones it made last in a small table keyed by (kind, constant), and nodes with the same kind
+// and constant share one (a chain of x * 0.5 makes one op, not one per node).
+std::shared_ptr<const Op> scalar_op(Sca kind, float c) {
+  struct Entry {
+    Sca kind;
+    uint32_t bits;
+    std::shared_ptr<const Op> op;
+  };
+  thread_local Entry cache[64];
+  uint32_t bits;
+  std::memcpy(&bits, &c, sizeof bits);
+  const uint32_t h = (bits ^ (static_cast<uint32_t>(kind) << 29)) * 2654435761u;
+  Entry& e = cache[h >> 26];
+  if (!e.op || e.kind != kind || e.bits != bits)
+    e = {kind, bits, std::make_shared<const ScalarOp>(kind, c)};
+  return e.op;
+}
+
 std::shared_ptr<const Op> like_op(LikeOp::Kind kind) {
   static const std::shared_ptr<const Op> ops[] = {std::make_shared<const LikeOp>(LikeOp::SumTo),
                                                   std::make_shared<const LikeOp>(LikeOp::BroadcastTo),
                                                   std::make_shared<const LikeOp>(LikeOp::Reshape)};
   return ops[kind];
+}
+
+NodePtr binary_node(Bin kind, const NodePtr& a, const NodePtr& b) {
+  return make_node(binary_op(kind), inputs_of(a, b));
+}
+NodePtr scalar_node(Sca kind, float c, const NodePtr& a) {
+  return make_node(scalar_op(kind, c), inputs_of(a));
 }
 
 }  // namespace
@@ -779,20 +816,20 @@ std::shared_ptr<const Op> like_op(LikeOp::Kind kind) {
 // Builders (ops.h)
 // ============================================================================================
 
-NodePtr add(const NodePtr& a, const NodePtr& b) { return make_node(binary_op(Bin::Add), {a, b}); }
-NodePtr sub(const NodePtr& a, const NodePtr& b) { return make_node(binary_op(Bin::Sub), {a, b}); }
-NodePtr mul(const NodePtr& a, const NodePtr& b) { return make_node(binary_op(Bin::Mul), {a, b}); }
-NodePtr div(const NodePtr& a, const NodePtr& b) { return make_node(binary_op(Bin::Div), {a, b}); }
-NodePtr add_scalar(const NodePtr& a, float c) { return node_of<ScalarOp>({a}, Sca::Add, c); }
-NodePtr mul_scalar(const NodePtr& a, float c) { return node_of<ScalarOp>({a}, Sca::Mul, c); }
-NodePtr pow_scalar(const NodePtr& a, float p) { return node_of<ScalarOp>({a}, Sca::Pow, p); }
-NodePtr neg(const NodePtr& x) { return make_node(unary_op(Un::Neg), {x}); }
-NodePtr exp(const NodePtr& x) { return make_node(unary_op(Un::Exp), {x}); }
-NodePtr log(const NodePtr& x) { return make_node(unary_op(Un::Log), {x}); }
-NodePtr sqrt(const NodePtr& x) { return make_node(unary_op(Un::Sqrt), {x}); }
-NodePtr relu(const NodePtr& x) { return make_node(unary_op(Un::Relu), {x}); }
-NodePtr sigmoid(const NodePtr& x) { return make_node(unary_op(Un::Sigmoid), {x}); }
-NodePtr tanh(const NodePtr& x) { return make_node(unary_op(Un::Tanh), {x}); }
+NodePtr add(const NodePtr& a, const NodePtr& b) { return binary_node(Bin::Add, a, b); }
+NodePtr sub(const NodePtr& a, const NodePtr& b) { return binary_node(Bin::Sub, a, b); }
+NodePtr mul(const NodePtr& a, const NodePtr& b) { return binary_node(Bin::Mul, a, b); }
+NodePtr div(const NodePtr& a, const NodePtr& b) { return binary_node(Bin::Div, a, b); }
+NodePtr add_scalar(const NodePtr& a, float c) { return scalar_node(Sca::Add, c, a); }
+NodePtr mul_scalar(const NodePtr& a, float c) { return scalar_node(Sca::Mul, c, a); }
+NodePtr pow_scalar(const NodePtr& a, float p) { return scalar_node(Sca::Pow, p, a); }
+NodePtr neg(const NodePtr& x) { return make_node(unary_op(Un::Neg), inputs_of(x)); }
+NodePtr exp(const NodePtr& x) { return make_node(unary_op(Un::Exp), inputs_of(x)); }
+NodePtr log(const NodePtr& x) { return make_node(unary_op(Un::Log), inputs_of(x)); }
+NodePtr sqrt(const NodePtr& x) { return make_node(unary_op(Un::Sqrt), inputs_of(x)); }
+NodePtr relu(const NodePtr& x) { return make_node(unary_op(Un::Relu), inputs_of(x)); }
+NodePtr sigmoid(const NodePtr& x) { return make_node(unary_op(Un::Sigmoid), inputs_of(x)); }
+NodePtr tanh(const NodePtr& x) { return make_node(unary_op(Un::Tanh), inputs_of(x)); }
 
 NodePtr matmul(const NodePtr& a, const NodePtr& b, bool trans_a, bool trans_b) {
   return node_of<MatmulOp>({a, b}, trans_a, trans_b);
@@ -878,17 +915,17 @@ static bool same_known_shape(const NodePtr& x, const NodePtr& like) {
 
 NodePtr sum_to_like(const NodePtr& x, const NodePtr& like) {
   if (same_known_shape(x, like) && x->dtype == DType::Float32) return x;
-  return make_node(like_op(LikeOp::SumTo), {x, like});
+  return make_node(like_op(LikeOp::SumTo), inputs_of(x, like));
 }
 
 NodePtr broadcast_to_like(const NodePtr& x, const NodePtr& like) {
   if (same_known_shape(x, like)) return x;
-  return make_node(like_op(LikeOp::BroadcastTo), {x, like});
+  return make_node(like_op(LikeOp::BroadcastTo), inputs_of(x, like));
 }
 
 NodePtr reshape_like(const NodePtr& x, const NodePtr& like) {
   if (same_known_shape(x, like)) return x;
-  return make_node(like_op(LikeOp::Reshape), {x, like});
+  return make_node(like_op(LikeOp::Reshape), inputs_of(x, like));
 }
 
 NodePtr unsqueeze(const NodePtr& x, std::vector<int64_t> axes) {

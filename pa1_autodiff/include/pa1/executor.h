@@ -44,12 +44,15 @@ class Executor {
 
  private:
   // The plan, as flat arrays indexed by schedule position k: the inputs of step k are
-  // input_pos_[input_begin_[k] .. input_begin_[k + 1]); move_input_[e] marks the last read of
-  // a value (the run moves it out, so the value dies with its last consumer).
+  // input_pos_[input_begin_[k] .. input_begin_[k + 1]); read_[e] says how read e passes its
+  // value to the op: kMove for the last read of a value (the value dies with its last
+  // consumer), kBorrow for other reads (moved in and moved back after the op, no copy), kCopy
+  // where a step reads the same value twice (x * x) and cannot move it in for both.
+  enum Read : char { kCopy, kMove, kBorrow };
   std::vector<NodePtr> outputs_;
   std::vector<NodePtr> schedule_;
   std::vector<int32_t> input_begin_, input_pos_;
-  std::vector<char> move_input_;
+  std::vector<Read> read_;
   std::vector<int32_t> output_pos_;
   int64_t runs_ = 0;
 };

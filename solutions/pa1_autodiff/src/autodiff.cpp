@@ -77,6 +77,7 @@ std::vector<NodePtr> gradients(const NodePtr& output, const std::vector<NodePtr>
   NodeMap<NodePtr> adjoint;
   adjoint.emplace(output.get(), output_grad ? output_grad : ones_like(output));
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    if (order.rend() - it > 8) prefetch_node(it[8].get());  // the node 8 steps ahead (node_map.h)
     const Node* node = it->get();
     if (node->is_leaf()) continue;
     const NodePtr* found = adjoint.find(node);

@@ -40,6 +40,7 @@ std::vector<NodePtr> topological_sort(const std::vector<NodePtr>& outputs) {
   std::vector<Frame> stack;
   for (const NodePtr& out : outputs) {
     if (!state.emplace(out.get(), OnStack).second) continue;  // done already
+    for (const NodePtr& next : out->inputs) prefetch_node(next.get());
     stack.push_back({&out, 0});
     while (!stack.empty()) {
       Frame& top = stack.back();
@@ -47,10 +48,13 @@ std::vector<NodePtr> topological_sort(const std::vector<NodePtr>& outputs) {
       if (top.next < node.inputs.size()) {
         const NodePtr& in = node.inputs[top.next++];
         auto [entry, fresh] = state.emplace(in.get(), OnStack);
-        if (fresh)
+        if (fresh) {
+          // Its inputs are visited next: ask for them now, so their cache misses overlap.
+          for (const NodePtr& next : in->inputs) prefetch_node(next.get());
           stack.push_back({&in, 0});  // `top` is invalid from here on
-        else if (*entry == OnStack)
+        } else if (*entry == OnStack) {
           PA1_FAIL("topological_sort", "the graph has a cycle through node ", in->describe());
+        }
       } else {
         *state.find(&node) = Done;
         order.push_back(*top.node);
