@@ -200,9 +200,33 @@ class Grading {
     return caps.empty() ? "75" : join(std::vector<std::string>(caps.begin(), caps.end()), ";");
   }
 
+  // Whether every folder above `p` lets others through (test users must reach the work folder).
+  static bool reachable_by_others(const fs::path& p, fs::path* blocker) {
+    for (fs::path q = p.parent_path(); !q.empty() && q != q.root_path(); q = q.parent_path()) {
+      struct stat st;
+      if (::stat(q.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH)) {
+        if (blocker) *blocker = q;
+        return false;
+      }
+    }
+    return true;
+  }
+
   void open_work_dir() {
     fs::create_directories(o_.work);
     work_ = fs::canonical(o_.work);
+    fs::path blocker;
+    if (policy_.root && !reachable_by_others(work_, &blocker)) {
+      // E.g. a checkout under /root (mode 0700): grade in a folder the test users can reach,
+      // one per requested folder, so that its build stays incremental between gradings.
+      fs::path moved = fs::path("/var/tmp/mlsys-grader") / hex64(fnv1a(work_.string()));
+      fs::create_directories(moved);
+      fs::permissions(moved.parent_path(), fs::perms(0711));
+      res_.notes.push_back("work folder " + work_.string() + " is not reachable by the test users (" + blocker.string() +
+                           " is not searchable by others); grading in " + moved.string() + " instead");
+      log(res_.notes.back());
+      work_ = fs::canonical(moved);
+    }
     lock_fd_ = ::open((work_ / ".lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
       log("waiting for another grading that uses " + work_.string());
@@ -226,12 +250,9 @@ class Grading {
     fs::create_directories(build_);
     if (policy_.root) {
       // Test users must reach the stage (data files) and their run folders.
-      for (fs::path p = work_.parent_path(); !p.empty() && p != p.root_path(); p = p.parent_path()) {
-        struct stat st;
-        if (::stat(p.c_str(), &st) == 0 && !(st.st_mode & S_IXOTH))
-          throw GradeError("test users cannot reach the work folder: " + p.string() +
-                           " is not searchable by others (chmod o+x it, or use another --work folder)");
-      }
+      if (!reachable_by_others(work_, &blocker))
+        throw GradeError("test users cannot reach the work folder: " + blocker.string() +
+                         " is not searchable by others (chmod o+x it, or use another --work folder)");
       fs::permissions(work_, fs::perms(0711));
       fs::permissions(run_dir_, fs::perms(0711));
       fs::permissions(build_, fs::perms(0700));
