@@ -100,6 +100,23 @@ def rubrics(root: Path) -> List[Path]:
 # The student repo
 # ------------------------------------------------------------------------------------------------
 
+def student_readme(text: str) -> str:
+    """The README without its staff section (solutions, hidden tests, release: not in this repo),
+    and with the main job grading the student's own files (--solution needs the staff tree)."""
+    text = text.replace(
+        "./mlsys grade pa1 --solution   # the main job: build PA1 with the reference solutions, grade them, print the score table",
+        "./mlsys grade pa1              # the main job: build PA1 with your files, grade them, print the score table")
+    text = text.replace("`./mlsys grade pa1 --solution` prints one row per task", "`./mlsys grade pa1` prints one row per task")
+    text = text.replace("and the total, e.g.\n`total 100 / 100`;", "and the total\n(the starter code scores 0);")
+    start = text.find("\n## For course staff")
+    if start < 0:
+        return text
+    end = text.find("\n## ", start + 1)
+    note = ("\n## For course staff\n\nThis is the student release. The staff tree (reference solutions, "
+            "hidden tests, full rubrics, the release and Gradescope packaging) is kept by the course staff.\n")
+    return text[:start] + note + (text[end:] if end >= 0 else "")
+
+
 def student_repo(root: Path, out: Path, grader: Path) -> None:
     if out.exists():
         shutil.rmtree(str(out))
@@ -116,6 +133,9 @@ def student_repo(root: Path, out: Path, grader: Path) -> None:
         dst = out / "autograder" / "rubrics" / rubric.name
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(text)
+    readme = out / "README.md"
+    if readme.is_file():
+        readme.write_text(student_readme(readme.read_text()))
     template = root / ".github" / "workflows" / "classroom.yml.template"
     (out / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
     shutil.copy2(str(template), str(out / ".github" / "workflows" / "classroom.yml"))

@@ -57,6 +57,10 @@ def test_student_repo_leaks_nothing(release):
     for task in rubric["tasks"]:
         assert all(g["visibility"] == "visible" for g in task["tests"]), task
     assert any(t.get("hidden_points", 0) > 0 for t in rubric["tasks"])
+    # The README keeps the student part and drops the staff workflow.
+    readme = (student / "README.md").read_text()
+    assert "./mlsys grade pa1" in readme and "## For students" in readme
+    assert "--solution" not in readme and "tools/stubs.py generate" not in readme
     # The student files are the stubs.
     for f in rubric["student_files"]:
         assert (student / f).read_text() == (util.REPO / f).read_text()
