@@ -47,8 +47,10 @@ const char* to_string(Sgemm kernel);  // "naive", "coalesced", ...
 const char* task_of(Sgemm kernel);    // "PA2 Task 3.1", ...
 
 // C = A @ B. A [M, K], B [K, N] float32, CUDA, contiguous -> C [M, N]. Any M, N, K >= 0
-// (K = 0 gives zeros), each matrix under 2^31 elements. Sgemm::Vectorized also needs A and B
-// to start on a 16-byte boundary (a fresh tensor always does; a sliced view may not).
+// (K = 0 gives zeros), each matrix under 2^31 elements; Sgemm::Naive also needs N <= 65535 * 32
+// (its grid's y dimension covers the columns). Sgemm::Vectorized also needs A and B to start on
+// a 16-byte boundary (a fresh tensor always does; a sliced view may not). A product with more
+// rows than one launch's grid covers runs as several launches over blocks of rows.
 Tensor sgemm(Sgemm kernel, const Tensor& A, const Tensor& B);
 
 // ============================================================================================

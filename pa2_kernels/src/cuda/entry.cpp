@@ -10,6 +10,7 @@
 // launcher that reports an error (a bad launch configuration, a sticky error of an earlier
 // kernel) becomes mlsys::Error naming the entry and the launcher. A stub launcher's
 // mlsys::NotImplemented passes through unchanged.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -123,6 +124,29 @@ void check_matmul_sizes(const Tensor& A, const Tensor& B, const char* op) {
   require_fits_int(A.size(0) * B.size(1), op, "the result");
 }
 
+// The SGEMM launchers (and Task 6.1's) put the rows of C on the grid's y dimension (at most
+// 65535 blocks), in tiles of 32 to 128 rows; an M above 65535 * 32 would make the launch fail.
+// The entries therefore run a tall product as several launches over consecutive row blocks of A
+// and C (B shared), each of at most kRowsPerLaunch rows: 65535 * 32 rounded down to a multiple
+// of 128, so every chunk but the last is whole tiles and, with A, B, C 16-byte aligned, every
+// chunk's A and C start 16-byte aligned too (kRowsPerLaunch * K floats is a multiple of 4).
+constexpr int kRowsPerLaunch = (65535 * 32 / 128) * 128;  // 2,097,024
+static_assert(kRowsPerLaunch % 128 == 0 && (kRowsPerLaunch + 31) / 32 <= 65535,
+              "a chunk of rows must fit the grid's y dimension of every SGEMM launcher");
+
+// Calls launch(a_rows, c_rows, rows) for consecutive chunks of at most kRowsPerLaunch rows;
+// stops at the first launcher error.
+template <typename Launch>
+cudaError_t for_row_chunks(const float* a, float* c, int M, int N, int K, Launch launch) {
+  for (int r0 = 0; r0 < M; r0 += kRowsPerLaunch) {
+    const int rows = std::min(kRowsPerLaunch, M - r0);
+    const cudaError_t status = launch(a + static_cast<int64_t>(r0) * K,
+                                      c + static_cast<int64_t>(r0) * N, rows);
+    if (status != cudaSuccess) return status;
+  }
+  return cudaSuccess;
+}
+
 }  // namespace
 
 Tensor sgemm(Sgemm kernel, const Tensor& A, const Tensor& B) {
@@ -132,6 +156,11 @@ Tensor sgemm(Sgemm kernel, const Tensor& A, const Tensor& B) {
   require_gpu_layout(A, op, "A", aligned);
   require_gpu_layout(B, op, "B", aligned);
   check_matmul_sizes(A, B, op);
+  // Task 3.1 puts the columns of C on the grid's y dimension (blocks of 32, at most 65535).
+  if (kernel == Sgemm::Naive)
+    PA2_CHECK(B.size(1) <= int64_t{65535} * 32, op, "the naive kernel supports N <= ",
+              int64_t{65535} * 32, " (its grid's y dimension covers the columns), got N = ",
+              B.size(1), "; use another Sgemm kernel");
 
   const int M = static_cast<int>(A.size(0)), K = static_cast<int>(A.size(1)),
             N = static_cast<int>(B.size(1));
@@ -144,28 +173,32 @@ Tensor sgemm(Sgemm kernel, const Tensor& A, const Tensor& B) {
   const float* a = A.data<float>();
   const float* b = B.data<float>();
   float* c = C.data<float>();
+  // Runs `launcher` over chunks of rows (see for_row_chunks).
+  auto run = [&](auto launcher, const char* name) {
+    check_launch(for_row_chunks(a, c, M, N, K,
+                                [&](const float* a_rows, float* c_rows, int rows) {
+                                  return launcher(a_rows, b, c_rows, rows, N, K, nullptr);
+                                }),
+                 op, name);
+  };
   switch (kernel) {
     case Sgemm::Naive:
-      check_launch(launch_sgemm_naive(a, b, c, M, N, K, nullptr), op, "launch_sgemm_naive");
+      run(launch_sgemm_naive, "launch_sgemm_naive");
       break;
     case Sgemm::Coalesced:
-      check_launch(launch_sgemm_coalesced(a, b, c, M, N, K, nullptr), op,
-                   "launch_sgemm_coalesced");
+      run(launch_sgemm_coalesced, "launch_sgemm_coalesced");
       break;
     case Sgemm::SharedTiled:
-      check_launch(launch_sgemm_shared(a, b, c, M, N, K, nullptr), op, "launch_sgemm_shared");
+      run(launch_sgemm_shared, "launch_sgemm_shared");
       break;
     case Sgemm::RegTile1D:
-      check_launch(launch_sgemm_regtile_1d(a, b, c, M, N, K, nullptr), op,
-                   "launch_sgemm_regtile_1d");
+      run(launch_sgemm_regtile_1d, "launch_sgemm_regtile_1d");
       break;
     case Sgemm::RegTile2D:
-      check_launch(launch_sgemm_regtile_2d(a, b, c, M, N, K, nullptr), op,
-                   "launch_sgemm_regtile_2d");
+      run(launch_sgemm_regtile_2d, "launch_sgemm_regtile_2d");
       break;
     case Sgemm::Vectorized:
-      check_launch(launch_sgemm_vectorized(a, b, c, M, N, K, nullptr), op,
-                   "launch_sgemm_vectorized");
+      run(launch_sgemm_vectorized, "launch_sgemm_vectorized");
       break;
   }
   return C;
@@ -362,8 +395,13 @@ Tensor gemm_bias_relu(const Tensor& A, const Tensor& B, const Tensor& bias) {
     C.copy_(mlsys::relu(bias));
     return C;
   }
-  check_launch(launch_gemm_bias_relu(A.data<float>(), B.data<float>(), bias.data<float>(),
-                                     C.data<float>(), M, N, K, nullptr),
+  const float* b = B.data<float>();
+  const float* bias_data = bias.data<float>();
+  check_launch(for_row_chunks(A.data<float>(), C.data<float>(), M, N, K,
+                              [&](const float* a_rows, float* c_rows, int rows) {
+                                return launch_gemm_bias_relu(a_rows, b, bias_data, c_rows, rows,
+                                                             N, K, nullptr);
+                              }),
                op, "launch_gemm_bias_relu");
   return C;
 }

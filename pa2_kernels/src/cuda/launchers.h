@@ -16,7 +16,9 @@ namespace pa2::gpu {
 
 // ---- Task 3: SGEMM ---------------------------------------------------------------------------
 // C [M, N] = A [M, K] @ B [K, N]. M, N, K >= 1, each matrix has fewer than 2^31 elements (int
-// index math is safe). C is overwritten.
+// index math is safe). C is overwritten. M <= 2,097,024 (the entry splits a taller product
+// into several launches over row blocks), so ceil(M / 32) fits the grid's y dimension (65535);
+// for Task 3.1, whose y dimension covers the columns, the entry also keeps N <= 65535 * 32.
 cudaError_t launch_sgemm_naive(const float* A, const float* B, float* C, int M, int N, int K,
                                cudaStream_t stream);  // Task 3.1
 cudaError_t launch_sgemm_coalesced(const float* A, const float* B, float* C, int M, int N,
@@ -72,7 +74,8 @@ cudaError_t launch_attention_softmax(float* scores, int BH, int T, bool causal,
                                      cudaStream_t stream);
 
 // ---- Task 6: fused epilogue -------------------------------------------------------------------
-// Task 6.1: C [M, N] = relu(A [M, K] @ B [K, N] + bias [N]). A, B, C 16-byte aligned.
+// Task 6.1: C [M, N] = relu(A [M, K] @ B [K, N] + bias [N]). A, B, C 16-byte aligned. Sizes
+// as for Task 3 (M <= 2,097,024: the entry splits taller products).
 cudaError_t launch_gemm_bias_relu(const float* A, const float* B, const float* bias, float* C,
                                   int M, int N, int K, cudaStream_t stream);
 // Staff: the unfused epilogue, in place: C[i, j] = relu(C[i, j] + bias[j]).

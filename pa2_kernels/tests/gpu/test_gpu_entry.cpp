@@ -72,6 +72,35 @@ TEST(GpuEntry_Validation, SgemmShapesDtypesDevices) {
   }
 }
 
+// An undefined tensor (no storage: the tensor-level null pointer) is named, never launched.
+TEST(GpuEntry_Validation, UndefinedTensors) {
+  const Tensor none;
+  for (Sgemm kernel : kAllSgemms)
+    EXPECT_TRUE(throws_error([&] { sgemm(kernel, none, f32({4, 3})); },
+                             {"pa2::gpu::sgemm", "'A'", "undefined"}));
+  EXPECT_TRUE(throws_error([&] { reduce_sum(none); }, {"reduce_sum", "'x'", "undefined"}));
+  EXPECT_TRUE(throws_error([&] { softmax_rows(none); }, {"softmax_rows", "'x'", "undefined"}));
+  EXPECT_TRUE(throws_error([&] { layernorm_forward(f32({3, 4}), none, f32({4})); },
+                           {"layernorm_forward", "'gamma'", "undefined"}));
+  EXPECT_TRUE(throws_error(
+      [&] { layernorm_backward(f32({3, 4}), f32({3, 4}), f32({4}), f32({3}), none); },
+      {"layernorm_backward", "'rstd'", "undefined"}));
+  const Tensor q = f32({1, 2, 5, 64});
+  EXPECT_TRUE(throws_error([&] { attention_forward(q, none, q, true); },
+                           {"attention_forward", "'k'", "undefined"}));
+  EXPECT_TRUE(throws_error([&] { gemm_bias_relu(f32({4, 5}), f32({5, 3}), none); },
+                           {"gemm_bias_relu", "'bias'", "undefined"}));
+}
+
+// Task 3.1's grid covers the columns with its y dimension (at most 65535 blocks of 32).
+TEST(GpuEntry_Validation, NaiveSgemmColumnLimit) {
+  MLSYS_SKIP_WITHOUT_GPU();
+  const int64_t N = int64_t{65535} * 32 + 1;
+  const Tensor A = mlsys::zeros({1, 1}, DType::Float32, Device::CUDA),
+               B = mlsys::zeros({1, N}, DType::Float32, Device::CUDA);
+  EXPECT_TRUE(throws_error([&] { sgemm(Sgemm::Naive, A, B); }, {"naive", "N <= "}));
+}
+
 TEST(GpuEntry_Validation, ReduceAndSoftmax) {
   EXPECT_TRUE(throws_error([] { reduce_sum(i32({8})); }, {"reduce_sum", "'x'", "float32"}));
   EXPECT_TRUE(throws_error([] { reduce_sum(f32({8})); }, {"reduce_sum", "GPU"}));

@@ -16,8 +16,13 @@ const std::vector<GemmSize> kHiddenShapes = {{1, 1000, 1}, {1000, 1, 3},   {3, 3
 const std::vector<GemmSize> kStressShapes = {{2048, 1536, 1024}, {4096, 8, 4096},
                                              {8, 4096, 4096}, {1000, 1000, 1000}};
 
+// More rows than one launch's grid covers (65535 blocks of up to 128 rows along y): the entry
+// splits the product into several launches over blocks of rows.
+constexpr GemmSize kTallShape = {65535 * 128 + 257, 1, 2};
+
 void hidden_sgemm(Sgemm kernel) {
   check_sgemm_sizes(kernel, kHiddenShapes, 900);
+  check_sgemm(kernel, kTallShape, 940);
   uint64_t seed = 950;
   for (const GemmSize& s : kStressShapes) check_sgemm_vs_cublas(kernel, s, seed++);
 }
@@ -78,4 +83,5 @@ TEST(Task6_1_Hidden, ShapesAndStress) {
     check_epilogue_vs_cublas(s, seed++);
   check_epilogue_vs_cublas({1024, 1536, 768}, seed++);
   check_epilogue_vs_cublas({4096, 4096, 64}, seed++);
+  check_epilogue_vs_cublas(kTallShape, seed++);
 }
