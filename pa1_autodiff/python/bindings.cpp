@@ -403,7 +403,7 @@ only at run time.)doc");
              return py::str(n.op->name());
            }, "The op's name ('matmul', ...) for a compute node, None for a leaf.")
       .def_property_readonly("inputs", [](const pa1::Node& n) { return n.inputs; })
-      .def_readwrite("name", &pa1::Node::name)
+      .def_property("name", &pa1::Node::name, &pa1::Node::set_name)
       .def_property_readonly("shape", [](const pa1::Node& n) {
              py::tuple t(n.shape.size());
              for (size_t i = 0; i < n.shape.size(); ++i) t[i] = py::int_(n.shape[i]);
@@ -499,6 +499,7 @@ run to run (the batch). dtype: float32 (default) or int64 for labels and indices
   }
   m.def("add_scalar", &pa1::add_scalar, py::arg("a"), py::arg("c"), "a + c (an op).");
   m.def("mul_scalar", &pa1::mul_scalar, py::arg("a"), py::arg("c"), "a * c (an op).");
+  m.def("rsub_scalar", &pa1::rsub_scalar, py::arg("a"), py::arg("c"), "c - a (an op).");
   m.def("pow_scalar", &pa1::pow_scalar, py::arg("a"), py::arg("p"),
         "a ** p elementwise (an op); a > 0 unless p is an integer.");
   m.def("neg", &pa1::neg, py::arg("x"));

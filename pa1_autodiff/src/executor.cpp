@@ -126,18 +126,36 @@ Executor::Executor(std::vector<NodePtr> outputs) : outputs_(std::move(outputs)) 
         if (f != e && input_pos_[f] == input_pos_[e]) read_[e] = kCopy;
   for (int32_t p = 0; p < n_nodes; ++p)
     if (last_read[p] >= 0) read_[last_read[p]] = kMove;
+
+  // 4. Slots: step k releases the slots of the values it reads for the last time, then takes
+  //    the most recently released slot (or a new one) for its own value. The run moves those
+  //    inputs out before it stores the step's value, so sharing a slot with one is safe.
+  //    Outputs are never read for the last time, so their slots are never reused.
+  slot_.assign(n_nodes, -1);
+  std::vector<int32_t> free_slots;
+  n_slots_ = 0;
+  for (int32_t k = 0; k < n_nodes; ++k) {
+    for (int32_t e = input_begin_[k]; e < input_begin_[k + 1]; ++e)
+      if (read_[e] == kMove) free_slots.push_back(slot_[input_pos_[e]]);
+    if (free_slots.empty()) {
+      slot_[k] = n_slots_++;
+    } else {
+      slot_[k] = free_slots.back();
+      free_slots.pop_back();
+    }
+  }
 }
 
 static std::string describe_values(const std::vector<NodePtr>& inputs, const std::vector<Tensor>& values) {
   std::ostringstream os;
   for (size_t i = 0; i < inputs.size(); ++i)
-    os << (i ? ", " : "") << "'" << inputs[i]->name << "' " << values[i].describe();
+    os << (i ? ", " : "") << "'" << inputs[i]->name() << "' " << values[i].describe();
   return os.str();
 }
 
 static std::string output_names(const std::vector<NodePtr>& outputs) {
   std::ostringstream os;
-  for (size_t i = 0; i < outputs.size(); ++i) os << (i ? ", " : "") << "'" << outputs[i]->name << "'";
+  for (size_t i = 0; i < outputs.size(); ++i) os << (i ? ", " : "") << "'" << outputs[i]->name() << "'";
   return os.str();
 }
 
@@ -151,7 +169,7 @@ std::vector<Tensor> Executor::run(const FeedDict& feeds, RunOptions options) {
   ctx.step = options.step >= 0 ? options.step : runs_;
   ctx.training = options.training;
 
-  std::vector<Tensor> values(schedule_.size());
+  std::vector<Tensor> values(static_cast<size_t>(n_slots_));  // by slot_[k]
   std::vector<Tensor> args;
   const size_t n_steps = schedule_.size();
   for (size_t k = 0; k < n_steps; ++k) {
@@ -173,23 +191,23 @@ std::vector<Tensor> Executor::run(const FeedDict& feeds, RunOptions options) {
         PA1_CHECK(shape_matches(node.shape, v.shape()), "Executor::run",
                   "wrong shape fed to placeholder ", node.describe(), ": got ", v.describe(),
                   ", expected shape ", mlsys::to_string(node.shape), " (-1: any size)");
-        values[k] = v;
+        values[slot_[k]] = v;
         break;
       }
       case NodeKind::Variable:
       case NodeKind::Constant:
-        values[k] = node.value;
+        values[slot_[k]] = node.value;
         break;
       case NodeKind::Compute: {
         args.clear();
         const int32_t begin = input_begin_[k], end = input_begin_[k + 1];
         for (int32_t e = begin; e < end; ++e) {
-          Tensor& v = values[input_pos_[e]];
+          Tensor& v = values[slot_[input_pos_[e]]];
           if (read_[e] == kCopy) args.push_back(v);
           else args.push_back(std::move(v));
         }
         try {
-          values[k] = node.op->compute(args, ctx);
+          values[slot_[k]] = node.op->compute(args, ctx);
         } catch (const mlsys::NotImplemented&) {
           throw;
         } catch (const mlsys::Error& e) {
@@ -197,8 +215,8 @@ std::vector<Tensor> Executor::run(const FeedDict& feeds, RunOptions options) {
                    describe_values(node.inputs, args), ": ", e.what());
         }
         for (int32_t e = begin; e < end; ++e)
-          if (read_[e] == kBorrow) values[input_pos_[e]] = std::move(args[e - begin]);
-        const Tensor& out = values[k];
+          if (read_[e] == kBorrow) values[slot_[input_pos_[e]]] = std::move(args[e - begin]);
+        const Tensor& out = values[slot_[k]];
         PA1_CHECK(out.defined() && out.dtype() == node.dtype && shape_matches(node.shape, out.shape()),
                   "Executor::run", "op '", node.op->name(), "' of node ", node.describe(),
                   " returned ", out.defined() ? out.describe() : std::string("an undefined tensor"),
@@ -210,7 +228,7 @@ std::vector<Tensor> Executor::run(const FeedDict& feeds, RunOptions options) {
   ++runs_;
   std::vector<Tensor> result;
   result.reserve(output_pos_.size());
-  for (int32_t p : output_pos_) result.push_back(values[p].contiguous());
+  for (int32_t p : output_pos_) result.push_back(values[slot_[p]].contiguous());
   return result;
 }
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "check.h"
+#include "node_pool.h"
 
 namespace pa1 {
 
@@ -20,21 +21,27 @@ const char* to_string(NodeKind kind) {
   return "?";
 }
 
+// Every node is made here: one pooled block for the Node and its control block (node_pool.h).
+template <typename... Args>
+static NodePtr new_node(Args&&... args) {
+  return std::allocate_shared<Node>(detail::NodeAllocator<Node>(), std::forward<Args>(args)...);
+}
+
 static int64_t next_id() {
   static std::atomic<int64_t> counter{0};
   return counter.fetch_add(1, std::memory_order_relaxed);
 }
 
 Node::Node(NodeKind kind_, std::shared_ptr<const Op> op_, std::vector<NodePtr> inputs_,
-           std::string name_, Shape shape_, DType dtype_, Tensor value_)
+           std::string name_arg, Shape shape_, DType dtype_, Tensor value_)
     : kind(kind_),
+      dtype(dtype_),
+      id(next_id()),
       op(std::move(op_)),
       inputs(std::move(inputs_)),
-      name(std::move(name_)),
       shape(std::move(shape_)),
-      dtype(dtype_),
       value(std::move(value_)),
-      id(next_id()) {}
+      name_(std::move(name_arg)) {}
 
 // Destroying the last reference to the end of a long chain would destroy its input, whose
 // destructor destroys its input, ... one stack frame per node. Instead, the outermost
@@ -57,9 +64,18 @@ Node::~Node() {
   pending = nullptr;
 }
 
+std::string Node::name() const {
+  if (!name_.empty()) return name_;
+  std::string n = op ? op->name() : std::string(to_string(kind));
+  char id_text[24] = "_";
+  char* end = std::to_chars(id_text + 1, id_text + sizeof id_text, id).ptr;
+  n.append(id_text, end);
+  return n;
+}
+
 std::string Node::describe() const {
   std::ostringstream os;
-  os << "'" << name << "' (" << (op ? op->name() : std::string(to_string(kind))) << ", "
+  os << "'" << name() << "' (" << (op ? op->name() : std::string(to_string(kind))) << ", "
      << mlsys::to_string(dtype) << mlsys::to_string(shape) << ")";
   return os.str();
 }
@@ -80,7 +96,7 @@ NodePtr placeholder(const std::string& name, Shape shape, DType dtype) {
   for (int64_t d : shape)
     PA1_CHECK(d >= -1, "placeholder", "'", name, "' shape ", mlsys::to_string(shape),
                 " has a dim below -1 (-1 means: any size)");
-  return std::make_shared<Node>(NodeKind::Placeholder, nullptr, std::vector<NodePtr>{}, name,
+  return new_node(NodeKind::Placeholder, nullptr, std::vector<NodePtr>{}, name,
                                 std::move(shape), dtype, Tensor());
 }
 
@@ -89,7 +105,7 @@ NodePtr variable(const std::string& name, Tensor value) {
   PA1_CHECK(value.dtype() == DType::Float32, "variable", "'", name,
               "' expected a float32 value, got ", mlsys::to_string(value.dtype()));
   Shape shape = value.shape();
-  return std::make_shared<Node>(NodeKind::Variable, nullptr, std::vector<NodePtr>{}, name,
+  return new_node(NodeKind::Variable, nullptr, std::vector<NodePtr>{}, name,
                                 std::move(shape), DType::Float32, std::move(value));
 }
 
@@ -97,9 +113,8 @@ NodePtr constant(Tensor value, const std::string& name) {
   PA1_CHECK(value.defined(), "constant", "needs a defined value");
   Shape shape = value.shape();
   DType dtype = value.dtype();
-  auto node = std::make_shared<Node>(NodeKind::Constant, nullptr, std::vector<NodePtr>{}, name,
+  auto node = new_node(NodeKind::Constant, nullptr, std::vector<NodePtr>{}, name,
                                      std::move(shape), dtype, std::move(value));
-  if (node->name.empty()) node->name = "constant_" + std::to_string(node->id);
   return node;
 }
 
@@ -123,20 +138,14 @@ NodePtr make_node(std::shared_ptr<const Op> op, std::vector<NodePtr> inputs,
   PA1_CHECK(op != nullptr, "make_node", "op is null");
   for (size_t i = 0; i < inputs.size(); ++i)
     PA1_CHECK(inputs[i] != nullptr, op->name(), "input ", i, " is a null node");
-  auto node = std::make_shared<Node>(NodeKind::Compute, std::move(op), std::move(inputs), name,
+  auto node = new_node(NodeKind::Compute, std::move(op), std::move(inputs), name,
                                      Shape{}, DType::Float32, Tensor());
-  if (node->name.empty()) {
-    char id[24] = "_";
-    char* end = std::to_chars(id + 1, id + sizeof id, node->id).ptr;
-    node->name = node->op->name();
-    node->name.append(id, end);
-  }
   try {
     node->shape = node->op->infer_shape(node->inputs);
     node->dtype = node->op->infer_dtype(node->inputs);
   } catch (const mlsys::Error& e) {
     // Say which node could not be built and from what; the op's message says why.
-    PA1_FAIL(node->op->name(), "cannot build node '", node->name, "' from inputs ",
+    PA1_FAIL(node->op->name(), "cannot build node '", node->name(), "' from inputs ",
              describe_inputs(node->inputs), ": ", e.what());
   }
   return node;

@@ -44,10 +44,10 @@ Model build_mlp(const std::vector<int64_t>& widths, uint64_t seed, Activation ac
       case Activation::Sigmoid: h = sigmoid(h); break;
       case Activation::Gelu: h = gelu(h); break;
     }
-    h->name = "h" + k;
+    h->set_name("h" + k);
     if (dropout_p > 0.f) h = dropout(h, dropout_p, layer_seed + 1);
   }
-  h->name = "logits";
+  h->set_name("logits");
   m.logits = h;
   return m;
 }

@@ -18,6 +18,7 @@
 // be erased.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -90,11 +91,24 @@ class NodeMap {
       }
     }
     if (!create) return nullptr;
-    pages_.push_back(std::make_unique<Page>());
-    table_[s] = Slot{key, pages_.back().get()};
-    if (2 * pages_.size() > table_.size()) grow();
+    Page* fresh = new_page();
+    table_[s] = Slot{key, fresh};
+    if (2 * n_pages_ > table_.size()) grow();
     last_key_ = key;
-    return last_page_ = pages_.back().get();
+    return last_page_ = fresh;
+  }
+  // Pages come in chunks that double in size (up to 256 pages), not one allocation each: a
+  // stream of 1 KiB allocations would make glibc consolidate its fast bins every time.
+  Page* new_page() {
+    if (chunk_left_ == 0) {
+      const size_t n = std::min<size_t>(256, std::max<size_t>(4, n_pages_));
+      chunks_.push_back(std::make_unique<Page[]>(n));
+      chunk_next_ = chunks_.back().get();
+      chunk_left_ = n;
+    }
+    --chunk_left_;
+    ++n_pages_;
+    return chunk_next_++;
   }
   void grow() {
     std::vector<Slot> old = std::move(table_);
@@ -109,7 +123,10 @@ class NodeMap {
   }
 
   std::vector<Slot> table_;
-  std::vector<std::unique_ptr<Page>> pages_;
+  std::vector<std::unique_ptr<Page[]>> chunks_;
+  Page* chunk_next_ = nullptr;
+  size_t chunk_left_ = 0;
+  size_t n_pages_ = 0;
   int64_t last_key_ = -1;
   Page* last_page_ = nullptr;
   size_t size_ = 0;

@@ -139,13 +139,13 @@ class BinaryOp final : public Op {
   Bin kind_;
 };
 
-enum class Sca { Add, Mul, Pow };
+enum class Sca { Add, Mul, Pow, RSub };
 
 class ScalarOp final : public Op {
  public:
   ScalarOp(Sca kind, float c) : kind_(kind), c_(c) {}
   std::string name() const override {
-    static const char* names[] = {"add_scalar", "mul_scalar", "pow_scalar"};
+    static const char* names[] = {"add_scalar", "mul_scalar", "pow_scalar", "rsub_scalar"};
     return names[static_cast<int>(kind_)];
   }
   Shape infer_shape(const Nodes& in) const override {
@@ -157,6 +157,7 @@ class ScalarOp final : public Op {
       case Sca::Add: return v[0] + c_;
       case Sca::Mul: return v[0] * c_;
       case Sca::Pow: return mlsys::pow(v[0], c_);
+      case Sca::RSub: return c_ - v[0];
     }
     return {};
   }
@@ -165,6 +166,7 @@ class ScalarOp final : public Op {
       case Sca::Add: return add_scalar_backward(node, grad, c_);
       case Sca::Mul: return mul_scalar_backward(node, grad, c_);
       case Sca::Pow: return pow_scalar_backward(node, grad, c_);
+      case Sca::RSub: return {neg(grad)};  // d(c - a)/da = -1 (staff code)
     }
     return {};
   }
@@ -823,6 +825,7 @@ NodePtr div(const NodePtr& a, const NodePtr& b) { return binary_node(Bin::Div, a
 NodePtr add_scalar(const NodePtr& a, float c) { return scalar_node(Sca::Add, c, a); }
 NodePtr mul_scalar(const NodePtr& a, float c) { return scalar_node(Sca::Mul, c, a); }
 NodePtr pow_scalar(const NodePtr& a, float p) { return scalar_node(Sca::Pow, p, a); }
+NodePtr rsub_scalar(const NodePtr& a, float c) { return scalar_node(Sca::RSub, c, a); }
 NodePtr neg(const NodePtr& x) { return make_node(unary_op(Un::Neg), inputs_of(x)); }
 NodePtr exp(const NodePtr& x) { return make_node(unary_op(Un::Exp), inputs_of(x)); }
 NodePtr log(const NodePtr& x) { return make_node(unary_op(Un::Log), inputs_of(x)); }
@@ -971,7 +974,7 @@ NodePtr operator-(const NodePtr& x) { return neg(x); }
 NodePtr operator+(const NodePtr& a, float c) { return add_scalar(a, c); }
 NodePtr operator+(float c, const NodePtr& a) { return add_scalar(a, c); }
 NodePtr operator-(const NodePtr& a, float c) { return add_scalar(a, -c); }
-NodePtr operator-(float c, const NodePtr& a) { return add_scalar(neg(a), c); }
+NodePtr operator-(float c, const NodePtr& a) { return rsub_scalar(a, c); }
 NodePtr operator*(const NodePtr& a, float c) { return mul_scalar(a, c); }
 NodePtr operator*(float c, const NodePtr& a) { return mul_scalar(a, c); }
 NodePtr operator/(const NodePtr& a, float c) { return mul_scalar(a, 1.f / c); }

@@ -3,6 +3,7 @@
 // student build too. Expected values come from mlsys ops on explicit copies or from plain
 // loops in double.
 #include <cmath>
+#include <thread>
 
 #include "pa1_test_util.h"
 
@@ -61,13 +62,13 @@ TEST(Graph, LeavesAndNames) {
   EXPECT_EQ(w->kind, NodeKind::Variable);
   EXPECT_EQ(c->kind, NodeKind::Constant);
   EXPECT_TRUE(x->is_leaf() && w->is_leaf() && c->is_leaf());
-  EXPECT_EQ(c->name, "constant_" + std::to_string(c->id));
+  EXPECT_EQ(c->name(), "constant_" + std::to_string(c->id));
   NodePtr y = add(x, w);
   EXPECT_FALSE(y->is_leaf());
-  EXPECT_EQ(y->name, "add_" + std::to_string(y->id));
+  EXPECT_EQ(y->name(), "add_" + std::to_string(y->id));
   EXPECT_LT(x->id, y->id);
-  EXPECT_EQ(y->describe(), "'" + y->name + "' (add, float32[-1, 3])");
-  y->name = "sum_xw";
+  EXPECT_EQ(y->describe(), "'" + y->name() + "' (add, float32[-1, 3])");
+  y->set_name("sum_xw");
   EXPECT_EQ(y->describe(), "'sum_xw' (add, float32[-1, 3])");
 }
 
@@ -313,7 +314,7 @@ TEST(Executor, RunTimeShapeErrorNamesTheNode) {
   NodePtr a = placeholder("a", {-1, 3});
   NodePtr b = placeholder("b", {-1, 3});
   NodePtr c = add(a, b);
-  c->name = "a_plus_b";
+  c->set_name("a_plus_b");
   EXPECT_TRUE(throws_error_with([&] { eval(c, {{a, mlsys::ones({3, 3})}, {b, mlsys::ones({4, 3})}}); },
                                 {"'a_plus_b'", "add", "'a'", "'b'", "[3, 3]", "[4, 3]"}));
 }
@@ -322,7 +323,7 @@ TEST(Executor, CycleBuiltByHand) {
   NodePtr x = placeholder("x", {2});
   NodePtr a = x + x;
   NodePtr b = a * x;
-  b->name = "loop";
+  b->set_name("loop");
   a->inputs[1] = b;  // a = x + b, b = a * x: a cycle
   EXPECT_TRUE(throws_error_with([&] { Executor ex({b}); }, {"cycle"}));
   a->inputs[1] = x;  // break it, so the nodes can be freed
@@ -336,6 +337,55 @@ TEST(Executor, DeepChain) {
   Executor ex({y});
   EXPECT_EQ(ex.schedule().size(), 100001u);
   MLSYS_EXPECT_ALLCLOSE(ex.run({{x, mlsys::full({2}, 3.f)}})[0], mlsys::full({2}, 3.f));
+}
+
+TEST(Executor, LongLivedValuesSurviveSlotReuse) {
+  // The run keeps values in slots that later steps reuse once a value's last reader has run.
+  // Values read again much later (a[5]), outputs from the middle of the chain (a[10]) and a
+  // node read twice by one step (a[30] * a[30]) must keep theirs.
+  NodePtr x = placeholder("x", {3});
+  std::vector<NodePtr> a{x};
+  for (int i = 1; i <= 50; ++i) a.push_back(i % 2 ? a.back() * 1.5f : a.back() + 1.f);
+  NodePtr sq = a[30] * a[30];
+  NodePtr y = a[50] + a[5] + sq;
+  Executor ex({y, a[10], a[5]});
+  std::vector<float> xs{0.5f, -1.f, 2.f};
+  std::vector<Tensor> out = ex.run({{x, mlsys::from_vector<float>(xs, {3})}});
+  for (int j = 0; j < 3; ++j) {
+    double v[51];
+    v[0] = xs[j];
+    for (int i = 1; i <= 50; ++i) v[i] = i % 2 ? v[i - 1] * 1.5 : v[i - 1] + 1.0;
+    EXPECT_NEAR(out[0].at({j}), v[50] + v[5] + v[30] * v[30], 1e-4 * std::fabs(v[50] + v[30] * v[30]));
+    EXPECT_NEAR(out[1].at({j}), v[10], 1e-4 * std::fabs(v[10]) + 1e-6);
+    EXPECT_NEAR(out[2].at({j}), v[5], 1e-5 * std::fabs(v[5]) + 1e-6);
+  }
+}
+
+TEST(Graph, NodesMadeAndDroppedOnOtherThreads) {
+  // Nodes come from per-thread pools: a node built on one thread may be used and destroyed
+  // on another, and a thread that ends hands its free blocks back. Build graphs on worker
+  // threads, run them on this one after the workers have ended, then drop them here; and
+  // drop nodes built here on a worker.
+  NodePtr x = placeholder("x", {2});
+  std::vector<NodePtr> built(4);
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t)
+    workers.emplace_back([&, t] {
+      NodePtr y = x;
+      for (int i = 0; i < 5000; ++i) y = y * 1.f;  // thousands of nodes: several pool refills
+      built[t] = y + static_cast<float>(t);
+    });
+  for (std::thread& w : workers) w.join();
+  for (int t = 0; t < 4; ++t) {
+    Executor ex({built[t]});
+    MLSYS_EXPECT_ALLCLOSE(ex.run({{x, mlsys::full({2}, 2.f)}})[0], mlsys::full({2}, 2.f + t));
+  }
+  built.clear();  // freed on this thread
+  NodePtr here = x;
+  for (int i = 0; i < 5000; ++i) here = here + 0.f;
+  std::thread([moved = std::move(here)]() mutable { moved.reset(); }).join();  // freed there
+  NodePtr again = x * 3.f;  // this thread's pool still works
+  MLSYS_EXPECT_ALLCLOSE(Executor({again}).run({{x, mlsys::ones({2})}})[0], mlsys::full({2}, 3.f));
 }
 
 // ============================================================================================
@@ -362,9 +412,9 @@ TEST(Mlp, BuilderShapes) {
   ASSERT_EQ(m.params.size(), 6u);
   EXPECT_EQ(m.x->shape, (Shape{-1, 64}));
   EXPECT_EQ(m.logits->shape, (Shape{-1, 10}));
-  EXPECT_EQ(m.params[0]->name, "W1");
+  EXPECT_EQ(m.params[0]->name(), "W1");
   EXPECT_EQ(m.params[0]->value.shape(), (Shape{64, 32}));
-  EXPECT_EQ(m.params[5]->name, "b3");
+  EXPECT_EQ(m.params[5]->name(), "b3");
   EXPECT_EQ(m.params[5]->value.shape(), (Shape{10}));
   Tensor logits = eval(m.logits, {{m.x, uniform({5, 64}, 1)}});
   EXPECT_EQ(logits.shape(), (Shape{5, 10}));

@@ -61,6 +61,8 @@ TEST(Task1_1_Elementwise, NonContiguousInputs) {
 TEST(Task1_1_Elementwise, AddScalar) {
   EXPECT_TRUE(check_op_gradient([](auto& in) { return add_scalar(in[0], 2.5f); }, {uniform({3, 4}, 10)}));
   EXPECT_TRUE(check_op_gradient([](auto& in) { return in[0] - 1.f; }, {uniform({}, 11)}));
+  // c - a is its own op (rsub_scalar; its gradient is given).
+  EXPECT_TRUE(check_op_gradient([](auto& in) { return 2.f - in[0]; }, {uniform({2, 3}, 16)}));
 }
 
 TEST(Task1_1_Elementwise, MulScalar) {

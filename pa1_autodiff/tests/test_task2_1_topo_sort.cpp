@@ -12,12 +12,12 @@ namespace {
 // Node names, for readable comparisons.
 std::vector<std::string> names(const std::vector<NodePtr>& nodes) {
   std::vector<std::string> out;
-  for (const NodePtr& n : nodes) out.push_back(n->name);
+  for (const NodePtr& n : nodes) out.push_back(n->name());
   return out;
 }
 
 NodePtr named(NodePtr n, const std::string& name) {
-  n->name = name;
+  n->set_name(name);
   return n;
 }
 
@@ -87,12 +87,12 @@ TEST(Task2_1_TopoSort, EveryNodeAfterItsInputs) {
   std::vector<NodePtr> order = topological_sort({nodes.back(), nodes[150]});
   std::unordered_map<const Node*, size_t> pos;
   for (size_t i = 0; i < order.size(); ++i) {
-    EXPECT_TRUE(pos.emplace(order[i].get(), i).second) << order[i]->name << " appears twice";
+    EXPECT_TRUE(pos.emplace(order[i].get(), i).second) << order[i]->name() << " appears twice";
   }
   for (size_t i = 0; i < order.size(); ++i)
     for (const NodePtr& in : order[i]->inputs) {
-      ASSERT_TRUE(pos.count(in.get())) << "input " << in->name << " of " << order[i]->name << " is missing";
-      EXPECT_LT(pos[in.get()], i) << in->name << " must come before " << order[i]->name;
+      ASSERT_TRUE(pos.count(in.get())) << "input " << in->name() << " of " << order[i]->name() << " is missing";
+      EXPECT_LT(pos[in.get()], i) << in->name() << " must come before " << order[i]->name();
     }
 }
 

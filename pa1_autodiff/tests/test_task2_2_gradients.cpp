@@ -247,7 +247,7 @@ TEST(Task2_2_WithOps, TwoLayerNetwork) {
   std::vector<NodePtr> wrt{w1, b1, w2, x};
   std::vector<NodePtr> g = gradients(loss, wrt);
   for (size_t i = 0; i < wrt.size(); ++i) {
-    SCOPED_TRACE(wrt[i]->name);
+    SCOPED_TRACE(wrt[i]->name());
     EXPECT_TRUE(mlsys::test::allclose(eval(g[i], feeds), numeric(loss, wrt[i], feeds), 1e-2, 1e-3));
   }
 }

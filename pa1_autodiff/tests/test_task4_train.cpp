@@ -67,7 +67,7 @@ TEST(Task4_Trainer, TrainStepLossAndUpdate) {
           return reference_loss(params, x, y);
         },
         before[i]);
-    SCOPED_TRACE("parameter " + m.params[i]->name);
+    SCOPED_TRACE("parameter " + m.params[i]->name());
     EXPECT_TRUE(mlsys::test::allclose(m.params[i]->value, before[i] - numeric * lr, 1e-3, 1e-4));
   }
 }

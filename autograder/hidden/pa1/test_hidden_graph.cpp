@@ -31,7 +31,7 @@ TEST(Graph_Hidden, BadInputs) {
   NodePtr a = placeholder("a", {-1});
   NodePtr b = placeholder("b", {-1});
   NodePtr c = a * b;
-  c->name = "product";
+  c->set_name("product");
   EXPECT_TRUE(throws_error_with([&] { Executor({c}).run({{a, mlsys::ones({2})}, {b, mlsys::ones({3})}}); },
                                 {"'product'", "mul"}));
 }

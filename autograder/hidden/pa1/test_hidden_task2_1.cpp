@@ -88,8 +88,8 @@ TEST(Task2_1_Hidden, DeepGraphWithSkipConnections) {
   EXPECT_EQ(order.back(), b);
   EXPECT_EQ(order[order.size() - 2], a);
   // Following first inputs from c_n reaches c_2 = b + c_1 (n even): b is the first leaf.
-  EXPECT_EQ(order[0]->name, "b");
-  EXPECT_EQ(order[1]->name, "a");
+  EXPECT_EQ(order[0]->name(), "b");
+  EXPECT_EQ(order[1]->name(), "a");
   std::unordered_map<const Node*, size_t> pos;
   for (size_t i = 0; i < order.size(); ++i) pos[order[i].get()] = i;
   for (size_t i = 0; i < order.size(); ++i)
@@ -102,7 +102,7 @@ TEST(Task2_1_Hidden, CycleBehindASecondOutput) {
   NodePtr p = x * 2.f;
   NodePtr q = pa1::tanh(p);
   NodePtr r = q + x;
-  r->name = "r_on_cycle";
+  r->set_name("r_on_cycle");
   p->inputs[0] = r;  // p -> r -> q -> p
   EXPECT_EQ(topological_sort({clean}).size(), 2u);
   EXPECT_TRUE(throws_error_with([&] { topological_sort({clean, r}); }, {"cycle"}));

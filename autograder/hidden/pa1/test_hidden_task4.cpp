@@ -41,6 +41,6 @@ TEST(Task4_Hidden, ThreeLayerStep) {
   for (size_t i = 0; i < before.size(); ++i) {
     std::vector<Tensor> params = before;
     Tensor g = mlsys::test::numeric_gradient([&](const Tensor& v) { params[i] = v; return loss_of(params); }, before[i]);
-    EXPECT_TRUE(mlsys::test::allclose(m.params[i]->value, before[i] - g * lr, 1e-3, 1e-4)) << m.params[i]->name;
+    EXPECT_TRUE(mlsys::test::allclose(m.params[i]->value, before[i] - g * lr, 1e-3, 1e-4)) << m.params[i]->name();
   }
 }

@@ -48,12 +48,17 @@ class Executor {
   // value to the op: kMove for the last read of a value (the value dies with its last
   // consumer), kBorrow for other reads (moved in and moved back after the op, no copy), kCopy
   // where a step reads the same value twice (x * x) and cannot move it in for both.
+  // slot_[k] is where step k's value lives during a run: a value's slot is handed to a later
+  // step once its last reader has run, so a run keeps n_slots_ tensors (the most values alive
+  // at once), not one per step.
   enum Read : char { kCopy, kMove, kBorrow };
   std::vector<NodePtr> outputs_;
   std::vector<NodePtr> schedule_;
   std::vector<int32_t> input_begin_, input_pos_;
   std::vector<Read> read_;
   std::vector<int32_t> output_pos_;
+  std::vector<int32_t> slot_;
+  int32_t n_slots_ = 0;
   int64_t runs_ = 0;
 };
 

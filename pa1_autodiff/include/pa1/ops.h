@@ -25,11 +25,14 @@ NodePtr sub(const NodePtr& a, const NodePtr& b);
 NodePtr mul(const NodePtr& a, const NodePtr& b);
 NodePtr div(const NodePtr& a, const NodePtr& b);
 
-// Scalar forms. Only add_scalar, mul_scalar and pow_scalar are ops; the others are built from
-// them (a - c = a + (-c), c - a = -a + c, a / c = a * (1/c), c / a = c * a^-1).
+// Scalar forms. add_scalar, mul_scalar, pow_scalar and rsub_scalar are ops; the others are
+// built from them (a - c = a + (-c), a / c = a * (1/c), c / a = c * a^-1).
 NodePtr add_scalar(const NodePtr& a, float c);  // a + c
 NodePtr mul_scalar(const NodePtr& a, float c);  // a * c
 NodePtr pow_scalar(const NodePtr& a, float p);  // a ^ p (elementwise; a > 0 unless p is an integer)
+// c - a: one node where -a + c would be two (it appears in gradients such as tanh's 1 - y^2).
+// Its gradient, -grad, is given (staff code).
+NodePtr rsub_scalar(const NodePtr& a, float c);
 
 NodePtr neg(const NodePtr& x);
 NodePtr exp(const NodePtr& x);
