@@ -39,7 +39,8 @@ namespace pa2::gpu {
 // __shfl_xor_sync with offsets 8, 4, 2, 1.
 //
 // Plan:
-//   1. Shared memory (static, 42.5 KiB): Qs[64][64], Ks[32][64 + kPad], Vs[32][64],
+//   1. Shared memory (static, 41.5 KiB = 42,496 bytes; a T4 fits one such block per SM, sm_80
+//      and later two): Qs[64][64], Ks[32][64 + kPad], Vs[32][64],
 //      Ps[64][32 + kPad], all __align__(16). The padding of Ks and Ps spreads the rows read
 //      together over different banks.
 //   2. Load the q tile (rows q0 .. q0 + 63, q0 = tile * 64) as float4, multiplied by 0.125;

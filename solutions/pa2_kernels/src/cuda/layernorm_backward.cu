@@ -26,7 +26,10 @@ namespace pa2::gpu {
 // forward pass); contiguous, 16-byte aligned starts. Any rows, cols >= 1. The outputs hold garbage
 // when the launcher is called: write every element (or zero them first).
 // Tests: rows and cols from 1 to ~2000, cols % 4 != 0 included; compared with a CPU reference of
-// the same formulas and with finite differences of the forward pass.
+// the same formulas and with finite differences of the forward pass. The dx bound allows each
+// row sum a longest chain of 64 float additions (Higham's gamma_64): a thread's share of the
+// row, then the block-wide tree, as planned, stays far below that; one thread summing a whole
+// long row serially would not.
 
 // ---- Kernel 1: dx, one block of kLnBackwardThreads threads per row -----------------------------
 // Plan: pass 1 accumulates a = dy * gamma and b = dy * gamma * xhat over the thread's elements;
