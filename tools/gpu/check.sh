@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-shot GPU check for a machine with an NVIDIA GPU: configures with CUDA for the GPU present,
 # builds the reference solutions, runs every test (the GPU-labelled ones included) and the GPU
-# benchmarks, and writes a text and a JSON summary.
+# benchmarks, and writes a text summary (summary.txt) and a JSON one (summary.json: test counts
+# and failures, every benchmark's rows).
 #
 #   tools/gpu/check.sh [OUT_DIR]          (default: gpu-results/; $OUT when set)
 #
@@ -54,4 +55,31 @@ for b in build/gpu/common/bench/common_bench build/gpu/pa*/bench/*_bench; do
   "$b" --json "$out/$name.json" > "$out/$name.txt" 2>&1
   cat "$out/$name.txt" | tee -a "$out/summary.txt"
 done
+
+# summary.json: the GPU, the build, the test counts and failures of both CTest runs, and every
+# benchmark's JSON, in one file (python3 is on every GPU image we know; without it the text
+# summary and the per-benchmark JSON files above still stand).
+if command -v python3 > /dev/null; then
+  python3 - "$out" "$gpu" "$arch" "$rc" <<'EOF' && log "summary.json written"
+import json, pathlib, re, sys
+out, gpu, arch, build_rc = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+def ctest(name):
+    text = (out / name).read_text(errors="replace") if (out / name).exists() else ""
+    m = re.search(r"(\d+)% tests passed, (\d+) tests? failed out of (\d+)", text)
+    failed = re.findall(r"^\s*\d+ - (\S+) \((Failed|Timeout|Subprocess aborted|Exception)", text, re.M)
+    skipped = len(re.findall(r"\*\*\*Skipped", text))
+    return {"total": int(m.group(3)) if m else None, "failed": int(m.group(2)) if m else None,
+            "skipped": skipped, "failures": [f"{n} ({why})" for n, why in failed]}
+benches = {}
+for f in sorted(out.glob("*_bench.json")):
+    try:
+        benches[f.stem] = json.loads(f.read_text())
+    except ValueError as e:
+        benches[f.stem] = {"error": f"unreadable JSON: {e}"}
+summary = {"gpu": gpu, "sm": arch, "build_rc": build_rc,
+           "gpu_tests": ctest("gpu-tests.txt"), "other_tests": ctest("tests.txt"),
+           "benchmarks": benches}
+(out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+EOF
+fi
 log "done"
