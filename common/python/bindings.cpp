@@ -26,6 +26,7 @@
 #include "mlsys/io.h"
 #include "mlsys/ops.h"
 #include "mlsys/tensor.h"
+#include "py_convert.h"
 
 namespace py = pybind11;
 using mlsys::BinaryOp;
@@ -35,6 +36,7 @@ using mlsys::Shape;
 using mlsys::Tensor;
 using mlsys::UnaryOp;
 using mlsys::detail::cat;
+using namespace mlsys::pyconv;  // numpy, type_name, is_index, to_shape, to_dtype, to_device
 
 namespace {
 
@@ -79,27 +81,6 @@ void register_exceptions(py::module_& m) {
 // Argument conversion: shapes, axes, dtypes, devices, paths
 // ============================================================================================
 
-py::module_ numpy() { return py::module_::import("numpy"); }
-
-std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
-
-bool is_index(py::handle obj) { return PyIndex_Check(obj.ptr()) && !PyBool_Check(obj.ptr()); }
-
-// A shape is an int or a sequence of ints: 3, (2, 3), [2, 3], () for a scalar.
-Shape to_shape(py::handle obj, const char* op) {
-  if (is_index(obj)) return {obj.cast<int64_t>()};
-  if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj)) {
-    Shape shape;
-    for (py::handle d : obj) {
-      if (!is_index(d))
-        MLSYS_FAIL(op, "expected a shape of ints, got an element of type ", type_name(d));
-      shape.push_back(d.cast<int64_t>());
-    }
-    return shape;
-  }
-  MLSYS_FAIL(op, "expected a shape (an int or a sequence of ints), got ", type_name(obj));
-}
-
 // For methods called as f(2, 3) or f((2, 3)) or f([2, 3]).
 Shape varargs_shape(const py::args& args, const char* op) {
   if (args.size() == 1 && !is_index(args[0])) return to_shape(args[0], op);
@@ -119,33 +100,6 @@ std::optional<std::vector<int64_t>> to_axes(py::handle axis, const char* op) {
   std::vector<int64_t> axes = to_shape(axis, op);
   if (axes.empty()) return std::nullopt;
   return axes;
-}
-
-// dtype arguments take mlsys.DType, a name ("float32") or anything np.dtype() accepts.
-DType to_dtype(py::handle obj) {
-  if (py::isinstance<DType>(obj)) return obj.cast<DType>();
-  std::string name;
-  try {
-    name = py::str(numpy().attr("dtype")(obj).attr("name"));
-  } catch (py::error_already_set&) {
-    name = py::str(py::repr(obj));
-  }
-  if (name == "float32") return DType::Float32;
-  if (name == "int32") return DType::Int32;
-  if (name == "int64") return DType::Int64;
-  MLSYS_FAIL("dtype", "unsupported dtype ", name, " (supported: float32, int32, int64)");
-}
-
-// device arguments take mlsys.Device or "cpu" / "cuda" / "cuda:0".
-Device to_device(py::handle obj) {
-  if (py::isinstance<Device>(obj)) return obj.cast<Device>();
-  if (py::isinstance<py::str>(obj)) {
-    std::string s = obj.cast<std::string>();
-    if (s == "cpu") return Device::CPU;
-    if (s == "cuda" || s == "cuda:0") return Device::CUDA;
-    MLSYS_FAIL("device", "unknown device '", s, "' (expected 'cpu' or 'cuda')");
-  }
-  MLSYS_FAIL("device", "expected mlsys.Device or a string, got ", type_name(obj));
 }
 
 const char* numpy_name(DType dtype) { return mlsys::to_string(dtype); }

@@ -37,6 +37,7 @@
 #include "mlsys/io.h"
 #include "mlsys/tensor.h"
 #include "pa1/pa1.h"
+#include "py_convert.h"
 
 namespace py = pybind11;
 using mlsys::Device;
@@ -46,18 +47,13 @@ using mlsys::Tensor;
 using mlsys::detail::cat;
 using pa1::NodeKind;
 using pa1::NodePtr;
+using namespace mlsys::pyconv;  // numpy, type_name, is_index, to_shape, to_dtype, to_device
 
 namespace {
 
 // ============================================================================================
 // Argument conversion
 // ============================================================================================
-
-py::module_ numpy() { return py::module_::import("numpy"); }
-
-std::string type_name(py::handle obj) { return py::str(py::type::handle_of(obj).attr("__name__")); }
-
-bool is_index(py::handle obj) { return PyIndex_Check(obj.ptr()) && !PyBool_Check(obj.ptr()); }
 
 bool is_node(py::handle obj) { return py::isinstance<pa1::Node>(obj); }
 
@@ -74,21 +70,6 @@ bool is_value(py::handle obj) {
          py::isinstance<py::tuple>(obj) || py::isinstance(obj, numpy().attr("ndarray"));
 }
 
-// A shape is an int or a sequence of ints; -1 marks a dim known only at run time.
-Shape to_shape(py::handle obj, const char* op) {
-  if (is_index(obj)) return {obj.cast<int64_t>()};
-  if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj)) {
-    Shape shape;
-    for (py::handle d : obj) {
-      if (!is_index(d))
-        MLSYS_FAIL(op, "expected a shape of ints, got an element of type ", type_name(d));
-      shape.push_back(d.cast<int64_t>());
-    }
-    return shape;
-  }
-  MLSYS_FAIL(op, "expected a shape (an int or a sequence of ints), got ", type_name(obj));
-}
-
 // Reduction axes: None means every axis (the C++ empty list), an int one axis. An empty
 // sequence is refused rather than guessed at (NumPy reads it as "no axes", C++ as "all").
 std::vector<int64_t> to_axes(py::handle obj, const char* op) {
@@ -96,31 +77,6 @@ std::vector<int64_t> to_axes(py::handle obj, const char* op) {
   std::vector<int64_t> axes = to_shape(obj, op);
   if (axes.empty()) MLSYS_FAIL(op, "axes=() is ambiguous; pass axes=None to reduce over every axis");
   return axes;
-}
-
-DType to_dtype(py::handle obj) {
-  if (py::isinstance<DType>(obj)) return obj.cast<DType>();
-  std::string name;
-  try {
-    name = py::str(numpy().attr("dtype")(obj).attr("name"));
-  } catch (py::error_already_set&) {
-    name = py::str(py::repr(obj));
-  }
-  if (name == "float32") return DType::Float32;
-  if (name == "int32") return DType::Int32;
-  if (name == "int64") return DType::Int64;
-  MLSYS_FAIL("dtype", "unsupported dtype ", name, " (supported: float32, int32, int64)");
-}
-
-Device to_device(py::handle obj) {
-  if (py::isinstance<Device>(obj)) return obj.cast<Device>();
-  if (py::isinstance<py::str>(obj)) {
-    std::string s = obj.cast<std::string>();
-    if (s == "cpu") return Device::CPU;
-    if (s == "cuda" || s == "cuda:0") return Device::CUDA;
-    MLSYS_FAIL("device", "unknown device '", s, "' (expected 'cpu' or 'cuda')");
-  }
-  MLSYS_FAIL("device", "expected mlsys.Device or a string, got ", type_name(obj));
 }
 
 // A Tensor from a Tensor (as is), an array, a list or a number (copied). Floats and bools

@@ -1,0 +1,71 @@
+// common/python/py_convert.h — argument conversion shared by every extension module of the
+// course (mlsys._C in common/python/bindings.cpp, mlsys.pa1._C in pa1_autodiff/python): the
+// same Python values mean the same shapes, dtypes and devices everywhere, with the same errors.
+// mlsys_add_python_module puts this folder on each module's include path.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+
+#include "mlsys/error.h"
+#include "mlsys/tensor.h"
+
+namespace mlsys::pyconv {
+
+namespace py = pybind11;
+
+inline py::module_ numpy() { return py::module_::import("numpy"); }
+
+inline std::string type_name(py::handle obj) {
+  return py::str(py::type::handle_of(obj).attr("__name__"));
+}
+
+// A Python or NumPy integer, not a bool.
+inline bool is_index(py::handle obj) { return PyIndex_Check(obj.ptr()) && !PyBool_Check(obj.ptr()); }
+
+// A shape is an int or a sequence of ints: 3, (2, 3), [2, 3], () for a scalar (PA1 placeholders
+// also take -1 for a dim known only at run time; the C++ side checks the values).
+inline Shape to_shape(py::handle obj, const char* op) {
+  if (is_index(obj)) return {obj.cast<int64_t>()};
+  if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj)) {
+    Shape shape;
+    for (py::handle d : obj) {
+      if (!is_index(d))
+        MLSYS_FAIL(op, "expected a shape of ints, got an element of type ", type_name(d));
+      shape.push_back(d.cast<int64_t>());
+    }
+    return shape;
+  }
+  MLSYS_FAIL(op, "expected a shape (an int or a sequence of ints), got ", type_name(obj));
+}
+
+// dtype arguments take mlsys.DType, a name ("float32") or anything np.dtype() accepts.
+inline DType to_dtype(py::handle obj) {
+  if (py::isinstance<DType>(obj)) return obj.cast<DType>();
+  std::string name;
+  try {
+    name = py::str(numpy().attr("dtype")(obj).attr("name"));
+  } catch (py::error_already_set&) {
+    name = py::str(py::repr(obj));
+  }
+  if (name == "float32") return DType::Float32;
+  if (name == "int32") return DType::Int32;
+  if (name == "int64") return DType::Int64;
+  MLSYS_FAIL("dtype", "unsupported dtype ", name, " (supported: float32, int32, int64)");
+}
+
+// device arguments take mlsys.Device or "cpu" / "cuda" / "cuda:0".
+inline Device to_device(py::handle obj) {
+  if (py::isinstance<Device>(obj)) return obj.cast<Device>();
+  if (py::isinstance<py::str>(obj)) {
+    std::string s = obj.cast<std::string>();
+    if (s == "cpu") return Device::CPU;
+    if (s == "cuda" || s == "cuda:0") return Device::CUDA;
+    MLSYS_FAIL("device", "unknown device '", s, "' (expected 'cpu' or 'cuda')");
+  }
+  MLSYS_FAIL("device", "expected mlsys.Device or a string, got ", type_name(obj));
+}
+
+}  // namespace mlsys::pyconv
