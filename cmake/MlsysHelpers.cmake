@@ -47,3 +47,24 @@ function(mlsys_add_test name)
     "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${T_LABELS}\")\nendif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${label_script})
 endfunction()
+
+# mlsys_add_notebook_test(<pa>)
+#   Registers the CTest test <pa>_notebook: tools/run_notebook.py executes
+#   handouts/notebooks/<pa>.ipynb against this build folder (MLSYS_NOTEBOOK_BUILD_DIR) with the
+#   reference solutions (MLSYS_NOTEBOOK_SOLUTION=1). Labels "<pa>;notebook;slow". Warns at
+#   configure time when the Python packages the notebooks need are missing.
+function(mlsys_add_notebook_test pa)
+  execute_process(COMMAND ${Python_EXECUTABLE} -c "import nbclient, nbformat, ipykernel, matplotlib"
+                  RESULT_VARIABLE deps_missing OUTPUT_QUIET ERROR_QUIET)
+  if(deps_missing)
+    message(WARNING "mlsys: nbclient, nbformat, ipykernel or matplotlib is missing for "
+                    "${Python_EXECUTABLE}; the test ${pa}_notebook will fail. Install them with:\n"
+                    "    ${Python_EXECUTABLE} -m pip install nbclient nbformat ipykernel matplotlib")
+  endif()
+  add_test(NAME ${pa}_notebook
+    COMMAND ${Python_EXECUTABLE} tools/run_notebook.py handouts/notebooks/${pa}.ipynb
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+  set_tests_properties(${pa}_notebook PROPERTIES
+    ENVIRONMENT "MLSYS_NOTEBOOK_SOLUTION=1;MLSYS_NOTEBOOK_BUILD_DIR=${CMAKE_BINARY_DIR};PYTHONDONTWRITEBYTECODE=1"
+    LABELS "${pa};notebook;slow" TIMEOUT 1800)
+endfunction()
