@@ -64,6 +64,30 @@ std::vector<int64_t> normalize_axes(std::vector<int64_t> axes, int64_t r, const 
   return axes;
 }
 
+// Dimension-wise compatibility of static shapes. A -1 dim is known only at run time, so it
+// matches any size here (the op checks the real sizes when it runs); known dims must agree.
+// Each returns why two shapes cannot work together ("dim 1: 3 vs 4"), or "" when they can.
+//
+// a and b as the same shape: each dim equal, or -1 on either side (ranks are checked apart).
+std::string incompatible_dim(const Shape& a, const Shape& b) {
+  for (size_t d = 0; d < a.size() && d < b.size(); ++d)
+    if (a[d] != -1 && b[d] != -1 && a[d] != b[d])
+      return mlsys::detail::cat("dim ", d, ": ", a[d], " vs ", b[d]);
+  return "";
+}
+
+// `small` broadcast to `big` (small has at most big's rank; dims aligned from the right):
+// each dim of small is 1 or big's dim, or -1 on either side. The dim named is big's.
+std::string not_broadcasting_dim(const Shape& small, const Shape& big) {
+  const size_t lead = big.size() - small.size();
+  for (size_t d = 0; d < small.size(); ++d) {
+    const int64_t s = small[d], g = big[lead + d];
+    if (s != 1 && s != -1 && g != -1 && s != g)
+      return mlsys::detail::cat("dim ", lead + d, ": ", s, " vs ", g);
+  }
+  return "";
+}
+
 Shape reduced_static(const Shape& s, const std::vector<int64_t>& axes, bool keepdims) {
   Shape out;
   for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
@@ -588,15 +612,24 @@ class LikeOp final : public Op {
       return like;
     }
     if (kind_ == SumTo) require_float(in[0], "x");
-    // Either way, x's shape and like's shape must broadcast to the larger one.
+    // sum_to_like sums x down to like's shape, broadcast_to_like broadcasts x up to like's:
+    // either way the smaller shape must broadcast to the larger one, dim by dim.
     const Shape& big = kind_ == SumTo ? x : like;
     const Shape& small = kind_ == SumTo ? like : x;
     PA1_SHAPE_CHECK(small.size() <= big.size(), "shape ", mlsys::to_string(small),
                     " has more dims than ", mlsys::to_string(big));
-    Shape b = broadcast_static(small, big, name());
-    PA1_SHAPE_CHECK(shape_matches(big, b) || shape_matches(b, big), "shape ",
-                    mlsys::to_string(small), " does not broadcast to ", mlsys::to_string(big));
-    return kind_ == SumTo ? like : b;
+    const std::string why = not_broadcasting_dim(small, big);
+    PA1_SHAPE_CHECK(why.empty(), "shape ", mlsys::to_string(small), " does not broadcast to ",
+                    mlsys::to_string(big), " (", why, "; each dim must be 1 or equal, and -1 "
+                    "matches any size)");
+    if (kind_ == SumTo) return like;
+    // The result has like's shape; where like's dim is -1 and x's is known (and not 1), the
+    // result's dim is x's.
+    Shape out = like;
+    const size_t lead = like.size() - x.size();
+    for (size_t d = 0; d < x.size(); ++d)
+      if (out[lead + d] == -1 && x[d] != -1 && x[d] != 1) out[lead + d] = x[d];
+    return out;
   }
   DType infer_dtype(const Nodes& in) const override { return in[0]->dtype; }
   Tensor compute(const Values& v, const RunContext&) const override {
@@ -667,16 +700,22 @@ class ScatterAddRowsOp final : public Op {
     PA1_SHAPE_CHECK(like.size() == 2, "like must be [V, C], got ", mlsys::to_string(like));
     Shape expect = idx;
     expect.push_back(like[1]);
-    PA1_SHAPE_CHECK(src.size() == expect.size() &&
-                        (shape_matches(src, expect) || shape_matches(expect, src)),
-                    "src must be indices.shape + [C] = ", mlsys::to_string(expect), ", got ",
+    PA1_SHAPE_CHECK(src.size() == expect.size(), "src must be indices.shape + [C] = ",
+                    mlsys::to_string(expect), " (", expect.size(), " dims), got ",
                     mlsys::to_string(src));
+    const std::string why = incompatible_dim(src, expect);
+    PA1_SHAPE_CHECK(why.empty(), "src must be indices.shape + [C] = ", mlsys::to_string(expect),
+                    ", got ", mlsys::to_string(src), " (", why, "; -1 matches any size)");
     return like;
   }
   Tensor compute(const Values& v, const RunContext&) const override {
     return on_cpu(v[0], [&] {
       Tensor src = v[0].cpu().contiguous(), idx = v[1].cpu().contiguous();
       const int64_t V = v[2].shape()[0], C = v[2].shape()[1];
+      Shape expect = idx.shape();
+      expect.push_back(C);
+      PA1_CHECK(src.shape() == expect, "scatter_add_rows", "src must be indices.shape + [C] = ",
+                mlsys::to_string(expect), ", got ", mlsys::to_string(src.shape()));
       check_indices(idx, V, "scatter_add_rows", "index");
       Tensor out = mlsys::zeros({V, C});
       const int64_t* p = idx.data<int64_t>();

@@ -202,6 +202,66 @@ TEST(GraphOps, Helpers) {
   MLSYS_EXPECT_ALLCLOSE(eval(squeeze(unsqueeze(X, {1}), {1})), x);
 }
 
+TEST(GraphOps, HelpersAcceptRunTimeDims) {
+  // A -1 dim matches any size when the graph is built, dim by dim: [1, -1] and [-1, 3] are
+  // both [1, 3] at run time, so summing one to the other's shape is fine.
+  NodePtr p = placeholder("p", {1, -1}), q = placeholder("q", {-1, 3});
+  NodePtr s = sum_to_like(p, q);
+  EXPECT_EQ(s->shape, (Shape{-1, 3}));
+  Tensor pv = mlsys::from_vector<float>({1, 2, 3}, {1, 3});
+  MLSYS_EXPECT_ALLCLOSE(eval(s, {{p, pv}, {q, mlsys::zeros({1, 3})}}), pv, 0, 0);
+  // broadcast_to_like: like's shape, with its unknown dims taken from x where x knows them.
+  NodePtr b = broadcast_to_like(p, q);
+  EXPECT_EQ(b->shape, (Shape{-1, 3}));
+  MLSYS_EXPECT_ALLCLOSE(eval(b, {{p, pv}, {q, mlsys::zeros({2, 3})}}),
+                        mlsys::from_vector<float>({1, 2, 3, 1, 2, 3}, {2, 3}), 0, 0);
+  EXPECT_EQ(broadcast_to_like(placeholder("v", {5}), placeholder("m", {-1, -1}))->shape, (Shape{-1, 5}));
+  EXPECT_EQ(broadcast_to_like(placeholder("u", {-1}), placeholder("n", {4, 1}))->shape, (Shape{4, 1}));
+  // A real reduction: x [2, -1] summed to like [-1, 3], which is [1, 3] at run time.
+  NodePtr x = placeholder("x", {2, -1});
+  Tensor xv = mlsys::from_vector<float>({1, 2, 3, 10, 20, 30}, {2, 3});
+  MLSYS_EXPECT_ALLCLOSE(eval(sum_to_like(x, q), {{x, xv}, {q, mlsys::zeros({1, 3})}}),
+                        mlsys::from_vector<float>({11, 22, 33}, {1, 3}), 0, 0);
+  // scatter_add_rows: src [-1, 5] against indices [2] and a table [7, -1] (so [2, -1]).
+  NodePtr src = placeholder("src", {-1, 5}), idx = placeholder("idx", {2}, DType::Int64);
+  NodePtr table = placeholder("table", {7, -1});
+  NodePtr sc = scatter_add_rows(src, idx, table);
+  EXPECT_EQ(sc->shape, (Shape{7, -1}));
+  std::vector<float> sv(10), expect(35, 0.f);
+  for (int i = 0; i < 10; ++i) sv[i] = static_cast<float>(i + 1);
+  for (int c = 0; c < 5; ++c) expect[3 * 5 + c] = sv[c] + sv[5 + c];  // both rows go to row 3
+  MLSYS_EXPECT_ALLCLOSE(eval(sc, {{src, mlsys::from_vector(sv, {2, 5})},
+                                  {idx, mlsys::from_vector<int64_t>({3, 3}, {2})},
+                                  {table, mlsys::zeros({7, 5})}}),
+                        mlsys::from_vector(expect, {7, 5}), 0, 0);
+}
+
+TEST(GraphOps, HelpersRejectKnownDimsThatDiffer) {
+  // Known dims must still agree; the error names the op, the nodes and the dim.
+  EXPECT_TRUE(throws_error_with([] { sum_to_like(placeholder("a", {2, 3}), placeholder("l", {-1, 4})); },
+                                {"sum_to_like", "'a'", "'l'", "dim 1: 4 vs 3"}));
+  EXPECT_TRUE(throws_error_with(
+      [] { broadcast_to_like(placeholder("a", {3, -1}), placeholder("l", {-1, 2, 4})); },
+      {"broadcast_to_like", "'a'", "'l'", "dim 1: 3 vs 2"}));
+  EXPECT_TRUE(throws_error_with([] { broadcast_to_like(placeholder("a", {3}), placeholder("l", {-1, 1})); },
+                                {"broadcast_to_like", "dim 1: 3 vs 1"}));
+  EXPECT_TRUE(throws_error_with(
+      [] {
+        scatter_add_rows(placeholder("src", {-1, 4}), placeholder("i", {2}, DType::Int64),
+                         placeholder("t", {7, 5}));
+      },
+      {"scatter_add_rows", "'src'", "[2, 5]", "dim 1: 4 vs 5"}));
+  // And at run time, where the -1 dims get their sizes.
+  NodePtr src = placeholder("src", {-1, 5}), idx = placeholder("idx", {-1}, DType::Int64);
+  NodePtr sc = scatter_add_rows(src, idx, placeholder("t", {7, 5}));
+  EXPECT_TRUE(throws_error_with(
+      [&] {
+        eval(sc, {{src, mlsys::zeros({3, 5})}, {idx, mlsys::zeros({2}, DType::Int64)},
+                  {sc->inputs[2], mlsys::zeros({7, 5})}});
+      },
+      {"scatter_add_rows", "[2, 5]", "[3, 5]"}));
+}
+
 TEST(GraphOps, DropoutMasks) {
   NodePtr x = placeholder("x", {-1});
   NodePtr y = dropout(x, 0.25f, 42);

@@ -48,6 +48,20 @@ TEST(Task1_2_Matmul, RunTimeBatch) {
                                 {uniform({5, 4}, 14), uniform({4, 3}, 15)}, opt));
 }
 
+TEST(Task1_2_Matmul, RunTimeShapesWithAConcreteSeed) {
+  // a [-1, -1] @ b [3, -1], differentiated with a seed whose shape is known ([1, 1]): the
+  // gradients mix known and run-time dims, and sum_to_like must accept them dim by dim.
+  // With a = [[1, 2, 3]] and b = [[4], [5], [6]] at run time: dL/da = G b^T, dL/db = a^T G.
+  NodePtr a = placeholder("a", {-1, -1}), b = placeholder("b", {3, -1});
+  NodePtr y = matmul(a, b);
+  std::vector<NodePtr> g = y->op->gradient(y, constant(mlsys::ones({1, 1})));
+  ASSERT_EQ(g.size(), 2u);
+  FeedDict feeds{{a, mlsys::from_vector<float>({1, 2, 3}, {1, 3})},
+                 {b, mlsys::from_vector<float>({4, 5, 6}, {3, 1})}};
+  MLSYS_EXPECT_ALLCLOSE(pa1::test::eval(g[0], feeds), mlsys::from_vector<float>({4, 5, 6}, {1, 3}), 0, 0);
+  MLSYS_EXPECT_ALLCLOSE(pa1::test::eval(g[1], feeds), mlsys::from_vector<float>({1, 2, 3}, {3, 1}), 0, 0);
+}
+
 TEST(Task1_2_Shape, Permute) {
   EXPECT_TRUE(check_op_gradient([](auto& in) { return permute(in[0], {2, 0, 1}); }, {uniform({2, 3, 4}, 20)}));
   EXPECT_TRUE(check_op_gradient([](auto& in) { return permute(in[0], {1, 2, 0, 3}); },

@@ -193,3 +193,12 @@ def test_task2_2_gradcheck_helper_agrees(rng):
     results = pa1.gradcheck(y, [w, gain, bias, x], {x: uniform(rng, (3, 4))})
     for r in results:
         assert r.ok, f"gradcheck of {r.node.describe()}: {r}"
+
+
+def test_task2_2_gradcheck_with_run_time_dims(rng):
+    """gradcheck seeds with a constant of the output's run-time shape; the gradients then mix
+    known and -1 dims (a [-1, -1] @ b [3, -1] seeded with a [2, 1] constant)."""
+    a, b = pa1.placeholder("a", (-1, -1)), pa1.placeholder("b", (3, -1))
+    results = pa1.gradcheck(a @ b, [a, b], {a: uniform(rng, (2, 3)), b: uniform(rng, (3, 1))})
+    for r in results:
+        assert r.ok, f"gradcheck of {r.node.describe()}: {r}"
