@@ -1,6 +1,8 @@
 // PA1 Task 1.1 — gradients of the elementwise ops (src/grad_elementwise.cpp).
 // Each test builds one op over placeholders and compares op->gradient against central finite
 // differences of sum(op(inputs) * W) for random W (pa1_test_util.h).
+#include <cmath>
+
 #include "pa1_test_util.h"
 
 using namespace pa1;
@@ -77,6 +79,25 @@ TEST(Task1_1_Elementwise, PowScalar) {
                                   {uniform({3, 4}, 14, 0.5f, 2.f)}));
   }
   EXPECT_TRUE(check_op_gradient([](auto& in) { return pow_scalar(in[0], 2.f); }, {uniform({4}, 15)}));
+}
+
+TEST(Task1_1_Elementwise, PowScalarAtZero) {
+  // d/da a^p = p a^(p-1) at a = 0 and elsewhere, for the integer powers that are defined
+  // there: p = 0 gives 0 everywhere (a^0 = 1), never 0 * inf = NaN. Expected values from the
+  // formula in double.
+  const std::vector<float> av{0.f, 0.5f, -1.5f, 2.f};
+  NodePtr a = placeholder("a", {4});
+  for (float p : {0.f, 1.f, 2.f, 3.f}) {
+    SCOPED_TRACE("p = " + std::to_string(p));
+    NodePtr y = pow_scalar(a, p);
+    std::vector<NodePtr> g = y->op->gradient(y, constant(mlsys::ones({4})));
+    ASSERT_EQ(g.size(), 1u);
+    std::vector<float> expect;
+    for (float x : av) expect.push_back(p == 0.f ? 0.f : static_cast<float>(p * std::pow(double{x}, p - 1.0)));
+    MLSYS_EXPECT_ALLCLOSE(pa1::test::eval(g[0], {{a, mlsys::from_vector(av, {4})}}),
+                          mlsys::from_vector(expect, {4}), 1e-6, 0);
+  }
+  EXPECT_TRUE(check_op_gradient([](auto& in) { return pow_scalar(in[0], 0.f); }, {uniform({3, 4}, 17)}));
 }
 
 TEST(Task1_1_Elementwise, Neg) {

@@ -77,3 +77,16 @@ TEST(Task1_1_Hidden, ReusesTheForwardNode) {
   EXPECT_TRUE(check_hvp([](const NodePtr& x) { return x * x; }, uniform({4}, 62), 63));
   EXPECT_TRUE(check_hvp([](const NodePtr& x) { return x / (x + 3.f); }, uniform({4}, 64, 0.f, 1.f), 65));
 }
+
+TEST(Task1_1_Hidden, PowScalarZeroExponentThroughGradients) {
+  // x^0 and x^2 at inputs that include 0, first and second order through gradients(): the
+  // derivative of x^0 is 0 everywhere (never NaN), and x^2's gradient graph still
+  // differentiates to 2.
+  Tensor x0 = mlsys::from_vector<float>({0.f, 1.f, -2.f, 0.f}, {4});
+  EXPECT_TRUE(check_hvp([](const NodePtr& x) { return pow_scalar(x, 0.f); }, x0, 70));
+  EXPECT_TRUE(check_hvp([](const NodePtr& x) { return pow_scalar(x, 2.f); }, x0, 71));
+  EXPECT_TRUE(check_hvp([](const NodePtr& x) { return pow_scalar(x, 1.f); }, x0, 72));
+  NodePtr x = placeholder("x", {4});
+  NodePtr g = gradients(sum(pow_scalar(x, 0.f) * 3.f), {x})[0];
+  MLSYS_EXPECT_ALLCLOSE(pa1::test::eval(g, {{x, x0}}), mlsys::zeros({4}), 0, 0);
+}

@@ -82,10 +82,14 @@ Grads mul_scalar_backward(const NodePtr& node, const NodePtr& grad, float c) {
   // END SOLUTION
 }
 
-// node = a ^ p (elementwise power, p a float; tests use a > 0, and p in {-1, 0.5, 2, 3}).
+// node = a ^ p (elementwise power, p a float). The derivative is p a^(p-1), except for p = 0:
+// a^0 = 1 everywhere, so its derivative is 0 everywhere, also at a = 0, where 0 * a^(-1)
+// would be 0 * inf = NaN. Tests use p in {-1, 0, 0.5, 1, 2, 3}; a > 0 for the fractional and
+// negative powers, and a = 0 for p in {0, 1, 2, 3}.
 Grads pow_scalar_backward(const NodePtr& node, const NodePtr& grad, float p) {
   // BEGIN SOLUTION PA1 Task 1.1
   const NodePtr& a = node->inputs[0];
+  if (p == 0.f) return {zeros_like(a)};
   return {grad * (pow_scalar(a, p - 1.f) * p)};
   // END SOLUTION
 }
