@@ -119,11 +119,24 @@ Executor::Executor(std::vector<NodePtr> outputs) : outputs_(std::move(outputs)) 
   std::vector<int32_t> last_read(n_nodes, -1);
   for (int32_t e = 0; e < static_cast<int32_t>(input_pos_.size()); ++e) last_read[input_pos_[e]] = e;
   for (int32_t p : output_pos_) last_read[p] = -1;
+  // A value that one step reads twice or more is copied on every one of those reads (before
+  // the last-read rule below): read_by[p] is the last step seen reading value p, first_read[p]
+  // that step's first read of it. One pass over the reads, whatever a node's fan-in.
   read_.assign(input_pos_.size(), kBorrow);
-  for (int32_t k = 0; k < n_nodes; ++k)
-    for (int32_t e = input_begin_[k]; e < input_begin_[k + 1]; ++e)
-      for (int32_t f = input_begin_[k]; f < input_begin_[k + 1]; ++f)
-        if (f != e && input_pos_[f] == input_pos_[e]) read_[e] = kCopy;
+  {
+    std::vector<int32_t> read_by(n_nodes, -1), first_read(n_nodes, -1);
+    for (int32_t k = 0; k < n_nodes; ++k)
+      for (int32_t e = input_begin_[k]; e < input_begin_[k + 1]; ++e) {
+        const int32_t p = input_pos_[e];
+        if (read_by[p] == k) {
+          read_[e] = kCopy;
+          read_[first_read[p]] = kCopy;
+        } else {
+          read_by[p] = k;
+          first_read[p] = e;
+        }
+      }
+  }
   for (int32_t p = 0; p < n_nodes; ++p)
     if (last_read[p] >= 0) read_[last_read[p]] = kMove;
 

@@ -421,6 +421,53 @@ TEST(Executor, LongLivedValuesSurviveSlotReuse) {
   }
 }
 
+namespace {
+
+// An op with any number of inputs: their sum.
+class SumOfInputs final : public Op {
+ public:
+  std::string name() const override { return "sum_of_inputs"; }
+  Tensor compute(const std::vector<Tensor>& v, const RunContext&) const override {
+    Tensor s = v[0].contiguous();
+    for (size_t i = 1; i < v.size(); ++i) s = s + v[i];
+    return s;
+  }
+  std::vector<NodePtr> gradient(const NodePtr& node, const NodePtr& g) const override {
+    return std::vector<NodePtr>(node->inputs.size(), g);
+  }
+};
+
+}  // namespace
+
+TEST(Executor, WideNodeWithRepeatedInputs) {
+  // One node with 50,000 inputs: x 10,000 times, and 20,000 distinct nodes d_j = x + (j % 7)
+  // twice each, far apart. Every repeated read is a copy, the last read of a value moves it
+  // out, and d_0 and d_1 stay alive for a later node. All partial sums are integers below
+  // 2^24, so float addition is exact and the expected value is a closed form.
+  const int M = 20000;
+  NodePtr x = placeholder("x", {2});
+  std::vector<NodePtr> d;
+  for (int j = 0; j < M; ++j) d.push_back(x + static_cast<float>(j % 7));
+  std::vector<NodePtr> ins;
+  for (int i = 0; i < 2 * M; ++i) {
+    ins.push_back(d[i % M]);
+    if (i % 4 == 0) ins.push_back(x);
+  }
+  NodePtr wide = make_node(std::make_shared<SumOfInputs>(), ins);
+  ASSERT_EQ(wide->inputs.size(), 50000u);
+  NodePtr later = wide + d[0] * d[1];
+  Executor ex({later, wide});
+  std::vector<float> xs{1.f, -2.f};
+  std::vector<Tensor> out = ex.run({{x, mlsys::from_vector(xs, {2})}});
+  double sum_mod7 = 0;
+  for (int j = 0; j < M; ++j) sum_mod7 += j % 7;
+  for (int c = 0; c < 2; ++c) {
+    const double w = (M / 2) * xs[c] + 2 * (M * xs[c] + sum_mod7);  // x 10,000 times, d_j twice
+    EXPECT_EQ(out[1].at({c}), w);
+    EXPECT_EQ(out[0].at({c}), w + xs[c] * (xs[c] + 1.0));
+  }
+}
+
 TEST(Graph, NodesMadeAndDroppedOnOtherThreads) {
   // Nodes come from per-thread pools: a node built on one thread may be used and destroyed
   // on another, and a thread that ends hands its free blocks back. Build graphs on worker
