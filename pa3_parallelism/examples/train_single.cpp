@@ -1,0 +1,107 @@
+// pa3_train_single — trains the small GPT on Tiny Shakespeare in one process (the reference
+// every parallel run is compared with), prints a progress line per step and some sampled text.
+//
+//   pa3_train_single [--steps 200] [--batch 16] [--seq 64] [--layers 2] [--heads 4] [--embd 64]
+//                    [--micro 1] [--lr 1e-3] [--tied] [--log-every 10] [--sample 300]
+//                    [--temperature 0.8] [--seed 1337]
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "mlsys/error.h"
+#include "pa3/data.h"
+#include "pa3/train.h"
+
+namespace {
+
+void usage() {
+  std::printf(
+      "usage: pa3_train_single [--steps N] [--batch B] [--seq T] [--layers L] [--heads NH]\n"
+      "                        [--embd C] [--micro K] [--lr LR] [--tied] [--log-every N]\n"
+      "                        [--sample CHARS] [--temperature X] [--seed S]\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  pa3::GPTConfig config;
+  pa3::TrainOptions options;
+  options.steps = 200;
+  int64_t log_every = 10, sample_chars = 300;
+  float temperature = 0.8f;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> const char* {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "pa3_train_single: %s needs a value\n", arg.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--steps") options.steps = std::atoll(value());
+    else if (arg == "--batch") options.batch_size = std::atoll(value());
+    else if (arg == "--seq") config.block_size = std::atoll(value());
+    else if (arg == "--layers") config.n_layer = std::atoll(value());
+    else if (arg == "--heads") config.n_head = std::atoll(value());
+    else if (arg == "--embd") config.n_embd = std::atoll(value());
+    else if (arg == "--micro") options.num_micro = std::atoll(value());
+    else if (arg == "--lr") options.adamw.lr = std::strtof(value(), nullptr);
+    else if (arg == "--tied") config.tie_embeddings = true;
+    else if (arg == "--log-every") log_every = std::atoll(value());
+    else if (arg == "--sample") sample_chars = std::atoll(value());
+    else if (arg == "--temperature") temperature = std::strtof(value(), nullptr);
+    else if (arg == "--seed") options.model_seed = std::strtoull(value(), nullptr, 10);
+    else if (arg == "--help" || arg == "-h") {
+      usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "pa3_train_single: unknown argument %s\n", arg.c_str());
+      usage();
+      return 2;
+    }
+  }
+  try {
+    const pa3::Dataset data = pa3::load_dataset();
+    config.vocab_size = data.tokenizer.vocab_size();
+    config.padded_vocab_size = data.tokenizer.padded_vocab_size();
+    const int64_t T = config.block_size, B = options.batch_size;
+    std::printf("pa3_train_single: V=%lld (padded %lld) T=%lld L=%lld NH=%lld C=%lld %s, B=%lld "
+                "micro=%lld, %lld train / %lld val tokens\n",
+                (long long)config.vocab_size, (long long)config.padded_vocab_size, (long long)T,
+                (long long)config.n_layer, (long long)config.n_head, (long long)config.n_embd,
+                config.tie_embeddings ? "tied" : "untied", (long long)B,
+                (long long)options.num_micro, (long long)data.train.size(),
+                (long long)data.val.size());
+    double total_seconds = 0.0;
+    int64_t total_tokens = 0;
+    options.on_step = [&](const pa3::StepStats& s) {
+      total_seconds += s.seconds;
+      total_tokens += s.tokens;
+      if (s.step % log_every == 0 || s.step + 1 == options.steps) {
+        std::printf("step %5lld/%lld | loss %.4f | %.0f tok/s\n", (long long)s.step + 1,
+                    (long long)options.steps, s.loss, s.tokens / s.seconds);
+        std::fflush(stdout);
+      }
+    };
+    const pa3::TrainResult result = pa3::train_single(config, options, data.train);
+    std::printf("params %lld | mean %.0f tok/s over %lld steps\n",
+                (long long)result.params.num_params(),
+                total_seconds > 0 ? total_tokens / total_seconds : 0.0, (long long)options.steps);
+    const float val = pa3::evaluate(result.params, config, data.val, 8, B, T, 7);
+    std::printf("validation loss (8 batches) %.4f\n", val);
+    if (sample_chars > 0) {
+      std::vector<int32_t> context = data.tokenizer.encode("\n");
+      for (int64_t i = 0; i < sample_chars; ++i) {
+        context.push_back(pa3::gpt_next_token(result.params, config, context, temperature,
+                                              options.model_seed, static_cast<uint64_t>(i)));
+      }
+      std::printf("--- sample (temperature %.2f) ---%s\n", temperature,
+                  data.tokenizer.decode(context).c_str());
+    }
+  } catch (const mlsys::Error& e) {
+    std::fprintf(stderr, "pa3_train_single: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
