@@ -4,6 +4,7 @@
 // loops in double.
 #include <cmath>
 #include <thread>
+#include <unordered_set>
 
 #include "pa1_test_util.h"
 
@@ -493,6 +494,51 @@ TEST(Graph, NodesMadeAndDroppedOnOtherThreads) {
   std::thread([moved = std::move(here)]() mutable { moved.reset(); }).join();  // freed there
   NodePtr again = x * 3.f;  // this thread's pool still works
   MLSYS_EXPECT_ALLCLOSE(Executor({again}).run({{x, mlsys::ones({2})}})[0], mlsys::full({2}, 3.f));
+}
+
+// ============================================================================================
+// The small-stack runner of the deep tests (pa1_test_util.h)
+// ============================================================================================
+
+namespace {
+
+// The recursive definition of the DFS post-order: one call per node of the longest path.
+void visit_recursively(const NodePtr& n, std::unordered_set<const Node*>& done, std::vector<NodePtr>& order) {
+  if (!done.insert(n.get()).second) return;
+  for (const NodePtr& in : n->inputs) visit_recursively(in, done, order);
+  order.push_back(n);
+}
+
+}  // namespace
+
+TEST(SmallStack, ReturnsValuesAndRethrows) {
+  EXPECT_EQ(pa1::test::on_small_stack("a lambda", [] { return 42; }), 42);
+  EXPECT_THROW(pa1::test::on_small_stack("a lambda", []() -> int { throw mlsys::Error("boom"); }),
+               mlsys::Error);
+  // A recursion over a short chain fits.
+  NodePtr x = placeholder("x", {1});
+  NodePtr y = x;
+  for (int i = 0; i < 100; ++i) y = y + 1.f;
+  std::unordered_set<const Node*> done;
+  std::vector<NodePtr> order;
+  pa1::test::on_small_stack("visit_recursively", [&] { visit_recursively(y, done, order); });
+  EXPECT_EQ(order.size(), 101u);
+}
+
+TEST(SmallStackDeathTest, DeepRecursionDiesWithAMessage) {
+  // What a recursive topological_sort does in the deep tests: it overflows the 256 KiB stack,
+  // and the process dies (SIGSEGV) after printing why.
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  NodePtr x = placeholder("x", {1});
+  NodePtr y = x;
+  for (int i = 0; i < 100000; ++i) y = y + 1.f;
+  EXPECT_DEATH(
+      {
+        std::unordered_set<const Node*> done;
+        std::vector<NodePtr> order;
+        pa1::test::on_small_stack("visit_recursively", [&] { visit_recursively(y, done, order); });
+      },
+      "stack overflow.*visit_recursively");
 }
 
 // ============================================================================================

@@ -190,12 +190,15 @@ TEST(Task2_2_Gradients, NodeNotInTheGraph) {
 }
 
 TEST(Task2_2_Gradients, DeepChain) {
-  // 100,000 nodes alternately scaling by 2 and 0.5: the gradient is 1, exactly, and both the
-  // sort and the accumulation must work without recursion.
+  // 100,000 nodes alternately scaling by 2 and 0.5: the gradient is 1, exactly. gradients()
+  // runs on a thread with a 256 KiB stack (pa1_test_util.h), so the sort and the
+  // accumulation must not recurse: a crash here (SIGSEGV, "stack overflow ... gradients")
+  // means they did.
   NodePtr x = placeholder("x", {2});
   NodePtr y = x;
   for (int i = 0; i < 100000; ++i) y = tscale(y, i % 2 == 0 ? 2.f : 0.5f);
-  std::vector<NodePtr> g = gradients(tsum(y), {x});
+  NodePtr f = tsum(y);
+  std::vector<NodePtr> g = pa1::test::on_small_stack("gradients", [&] { return gradients(f, {x}); });
   MLSYS_EXPECT_ALLCLOSE(eval(g[0], {{x, vec({3, 4})}}), mlsys::ones({2}), 0, 0);
 }
 

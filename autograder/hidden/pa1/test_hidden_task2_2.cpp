@@ -21,12 +21,12 @@ TEST(Task2_2_Hidden, StackedDiamonds) {
 
 TEST(Task2_2_Hidden, DeepChainOfRealOps) {
   // 100,000 nodes: y <- tanh(y) * 0.5 + x, alternating. Checked against finite differences of
-  // the forward value (cheap: x has two elements).
+  // the forward value (cheap: x has two elements). gradients() runs on a 256 KiB stack.
   NodePtr x = placeholder("x", {2});
   NodePtr y = x;
   for (int i = 0; i < 33333; ++i) y = pa1::tanh(y) * 0.5f + x;
   NodePtr f = sum(y);
-  NodePtr g = gradients(f, {x})[0];
+  NodePtr g = pa1::test::on_small_stack("gradients", [&] { return gradients(f, {x})[0]; });
   Tensor x0 = mlsys::from_vector<float>({0.3f, -0.2f}, {2});
   Executor fx({f});
   Tensor numeric = mlsys::test::numeric_gradient(
@@ -95,11 +95,13 @@ TEST(Task2_2_Hidden, LeafOutputAndErrors) {
 }
 
 TEST(Task2_2_Hidden, DeepTrainingGraphIsFinite) {
-  // Build, differentiate and run a 100,000-node graph, then drop it: no recursion anywhere.
+  // Build, differentiate (on a 256 KiB stack) and run a 100,000-node graph, then drop it: no
+  // recursion anywhere.
   NodePtr x = placeholder("x", {3});
   NodePtr y = x;
   for (int i = 0; i < 50000; ++i) y = pa1::tanh(y) + x;
-  std::vector<NodePtr> g = gradients(sum(y), {x});
+  NodePtr f = sum(y);
+  std::vector<NodePtr> g = pa1::test::on_small_stack("gradients", [&] { return gradients(f, {x}); });
   std::vector<Tensor> out = Executor({y, g[0]}).run({{x, mlsys::full({3}, 0.1f)}});
   for (float v : out[1].to_vector<float>()) EXPECT_TRUE(std::isfinite(v));
 }
