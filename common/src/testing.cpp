@@ -22,6 +22,7 @@ static std::string index_string(int64_t flat, const Shape& shape) {
                                     double atol, const std::string& hint) {
   if (!actual.defined() || !expected.defined())
     return ::testing::AssertionFailure() << "allclose: a tensor is undefined";
+  record("allclose", actual, rtol, atol);
   if (actual.shape() != expected.shape())
     return ::testing::AssertionFailure()
            << "shape mismatch: actual " << to_string(actual.shape()) << " vs expected "
@@ -55,6 +56,17 @@ static std::string index_string(int64_t flat, const Shape& shape) {
          << (hint.empty() ? "check the indexing of the first bad element; if every element "
                             "is slightly off, check accumulation order and precision"
                           : hint);
+}
+
+void record(const std::string& label, const Tensor& value, double rtol, double atol) {
+  if (!recording::enabled()) return;
+  if (!value.defined()) return record_exact(label, std::string("<undefined tensor>"));
+  if (value.dtype() != DType::Float32) {  // integer data is compared exactly
+    std::string text = std::string(to_string(value.dtype())) + to_string(value.shape()) + ":";
+    for (int64_t x : value.to_vector<int64_t>()) text += std::to_string(x) + ",";
+    return record_exact(label, text);
+  }
+  recording::record_floats(label, value.shape(), value.to_vector<double>(), rtol, atol);
 }
 
 Tensor numeric_gradient(const std::function<double(const Tensor&)>& f, const Tensor& x,
