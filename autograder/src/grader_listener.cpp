@@ -8,13 +8,16 @@
 //   per-run secret from the secret fd and close it; remove the variable from the environment;
 //   mark the result fd close-on-exec so processes the test starts do not inherit it.
 //
-//   after each test: note its full name, passed/failed/skipped and its failure messages.
+//   after each test: note its full name, passed/failed/skipped, its failure messages and the
+//   outputs it recorded (mlsys::test::record*, mlsys/recording.h): the grader compares those with
+//   a run of the same case on the reference solution, and trusts nothing else in this record.
 //
 //   at the end of the program: write one JSON line {"secret": ..., "tests": [...]} to the
 //   result fd.
 //
 // The grader accepts a test as passed only if exactly one such line arrives with the right
-// secret, names exactly the one test it asked for as passed, and the process exits with 0.
+// secret, names exactly the one test it asked for as passed, the process exits with 0, and the
+// recorded outputs match the reference run's.
 // An exit(0) in the middle of a test never reaches the end of the program, so it reports
 // nothing; printing "[  PASSED  ]" or writing files proves nothing either. docs/GRADING.md
 // explains what code inside the test process could still do.
@@ -27,6 +30,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+
+#include "mlsys/recording.h"
 
 // Referenced by the linker flag --undefined=mlsys_grader_listener_anchor, so that this object
 // is taken out of the static library even though nothing calls into it.
@@ -60,6 +65,11 @@ __attribute__((constructor(101))) void mlsys_grader_read_secret() {
   g_secret[got] = '\0';
   ::close(secret_fd);
   ::unsetenv("MLSYS_GRADER_CHANNEL");
+  // Which elements of large recorded tensors to send: chosen by the grader, the same for the
+  // submission's run and the reference run of a case.
+  const char* seed = std::getenv("MLSYS_GRADER_RECORD_SEED");
+  mlsys::test::recording::enable(seed ? std::strtoull(seed, nullptr, 10) : 0);
+  ::unsetenv("MLSYS_GRADER_RECORD_SEED");
 }
 
 std::string json_string(const std::string& s) {
@@ -86,6 +96,8 @@ std::string json_string(const std::string& s) {
 
 class GraderListener : public ::testing::EmptyTestEventListener {
  public:
+  void OnTestStart(const ::testing::TestInfo&) override { mlsys::test::recording::begin_case(); }
+
   void OnTestEnd(const ::testing::TestInfo& info) override {
     const ::testing::TestResult* r = info.result();
     const char* status = r->Skipped() ? "skipped" : r->Passed() ? "passed" : "failed";
@@ -104,7 +116,8 @@ class GraderListener : public ::testing::EmptyTestEventListener {
     }
     if (!tests_.empty()) tests_ += ",";
     tests_ += "{\"name\":" + json_string(std::string(info.test_suite_name()) + "." + info.name()) +
-              ",\"status\":\"" + status + "\",\"message\":" + json_string(messages) + "}";
+              ",\"status\":\"" + status + "\",\"message\":" + json_string(messages) +
+              ",\"records\":" + mlsys::test::recording::take_json() + "}";
   }
 
   void OnTestProgramEnd(const ::testing::UnitTest& unit) override {

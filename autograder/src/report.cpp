@@ -36,7 +36,7 @@ static std::string case_label(const GradeResult& r, const CaseResult& c) {
 // What a student may see of a case: everything for visible ones, the verdict for hidden ones.
 static std::string case_output(const CaseResult& c) {
   if (c.status == "not_graded") return c.reason;
-  if (c.hidden) return c.status == "passed" ? "passed (hidden test)" : "failed (hidden test): " + c.reason;
+  if (c.hidden) return c.status == "passed" ? "passed (hidden test)" : "failed (hidden test)";
   if (c.status == "passed") return "";
   std::string out = c.reason;
   if (!c.output.empty()) out += "\n\n" + c.output;
@@ -289,6 +289,7 @@ std::string to_json(const GradeResult& r) {
   doc["files_ignored"] = r.files_ignored;
   doc["notes"] = r.notes;
   doc["review"] = r.review;
+  doc["unverified"] = r.unverified;
   json tasks = json::array();
   for (const TaskResult& t : r.tasks)
     tasks.push_back({{"id", t.id}, {"title", t.title}, {"build_ok", t.build_ok}, {"build_errors", t.build_errors},

@@ -159,7 +159,7 @@ Rubric parse_rubric(const std::string& text, const std::string& name) {
   }
   if (!c.object(doc, "")) throw GradeError(join(c.problems(), "\n"));
   c.only_keys(doc, "(top level)", {"schema", "pa", "title", "student_files", "tasks", "performance",
-                                   "limits", "cmake_options"});
+                                   "limits", "cmake_options", "forbidden_symbols"});
   if (!doc.contains("schema") || doc["schema"] != kSchema)
     c.problem("schema", std::string("must be \"") + kSchema + "\", got " +
                             (doc.contains("schema") ? Checker::show(doc["schema"]) : "nothing"));
@@ -199,6 +199,26 @@ Rubric parse_rubric(const std::string& text, const std::string& name) {
       else
         r.cmake_options[it.key()] = it.value().get<std::string>();
     }
+  }
+
+  // forbidden_symbols: [{"pattern": regex on demangled names, "why": "..."}]
+  if (doc.contains("forbidden_symbols")) {
+    if (!doc["forbidden_symbols"].is_array()) c.problem("forbidden_symbols", "expected a list of {pattern, why}");
+    else
+      for (size_t i = 0; i < doc["forbidden_symbols"].size(); ++i) {
+        const json& f = doc["forbidden_symbols"][i];
+        std::string at = "forbidden_symbols[" + std::to_string(i) + "]";
+        if (!c.object(f, at)) continue;
+        c.only_keys(f, at, {"pattern", "why"});
+        ForbiddenSymbol fs{c.string(f, "pattern", at), c.string(f, "why", at)};
+        try {
+          std::regex check(fs.pattern);
+        } catch (const std::regex_error&) {
+          c.problem(at + ".pattern", "not a valid regular expression: " + Checker::show(f["pattern"]));
+          continue;
+        }
+        r.forbidden_symbols.push_back(fs);
+      }
   }
 
   // tasks

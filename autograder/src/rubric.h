@@ -62,6 +62,12 @@ struct Limits {
   double output_kb = 1024;
 };
 
+// A symbol a student object may not define or reference (PA2: Eigen, cuBLAS), matched against
+// demangled names; `why` is the student's message ("student files may not call Eigen: ...").
+struct ForbiddenSymbol {
+  std::string pattern, why;
+};
+
 struct Rubric {
   std::string path;  // where it was loaded from
   std::string pa, title;
@@ -70,6 +76,7 @@ struct Rubric {
   std::vector<PerfItem> performance;
   Limits limits;
   std::map<std::string, std::string> cmake_options;
+  std::vector<ForbiddenSymbol> forbidden_symbols;
 
   const Task* task(const std::string& id) const;
   // The tasks whose "files" include `file`.

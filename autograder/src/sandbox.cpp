@@ -8,15 +8,23 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/ipc.h>
 #include <sys/mount.h>
+#include <sys/msg.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -154,6 +162,7 @@ struct Plan {
   double timeout_s = 10;
   rlim_t as = 0, data = 0, fsize = 0, nproc = 0;
   const char* const* hide = nullptr;     // null-terminated
+  const char* const* readonly = nullptr; // null-terminated
   const char* const* private_ = nullptr; // null-terminated
 };
 
@@ -161,9 +170,13 @@ struct Plan {
 struct Report {
   int32_t magic = 0x6d6c7379;  // "mlsy"
   int32_t wait_status = 0;
-  int32_t flags = 0;           // kTimedOut | kStopped | kNotStarted
+  int32_t flags = 0;           // kTimedOut | kStopped | kNotStarted | kSetupFailed
+  int32_t setup_step = 0;      // with kSetupFailed: which step of setup_sandbox failed
+  int32_t setup_errno = 0;
+  int32_t setup_index = 0;     // ... and for which path of its list
 };
-constexpr int32_t kTimedOut = 1, kStopped = 2, kNotStarted = 4;
+constexpr int32_t kTimedOut = 1, kStopped = 2, kNotStarted = 4, kSetupFailed = 8;
+enum SetupStep : int32_t { kStepPrivateRoot = 1, kStepScratch, kStepReadonly, kStepHide, kStepProc, kStepLoopback };
 constexpr size_t kMaxChannel = 1u << 20;
 
 volatile sig_atomic_t g_reason = 0;
@@ -243,15 +256,77 @@ void reset_signals() {
   _exit(127);
 }
 
-// With namespaces: a private /tmp, /var/tmp, /dev/shm, the hidden paths masked, a /proc that
-// shows only this run's processes. Best effort: a failed mount leaves that path as it was.
-void setup_mounts(const Plan& p) {
-  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return;
-  for (const char* const* t = p.private_; t && *t; ++t)
-    ::mount("tmpfs", *t, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=1777");
-  for (const char* const* h = p.hide; h && *h; ++h)
-    ::mount("tmpfs", *h, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0555");
-  ::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+// Brings the loopback interface of a new network namespace up (it starts down): multi-process
+// tests (mpirun, the PA3 communicator) talk over 127.0.0.1. Nothing else exists in the namespace.
+bool loopback_up() {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  std::memcpy(ifr.ifr_name, "lo", 3);
+  bool ok = ::ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
+  if (ok && !(ifr.ifr_flags & IFF_UP)) {
+    ifr.ifr_flags = static_cast<short>(ifr.ifr_flags | IFF_UP | IFF_RUNNING);
+    ok = ::ioctl(s, SIOCSIFFLAGS, &ifr) == 0;
+  }
+  ::close(s);
+  return ok;
+}
+
+// Mount flags that a read-only bind remount must keep (a user namespace may not drop them).
+unsigned long locked_flags(const char* path) {
+  struct statvfs sv;
+  unsigned long f = 0;
+  if (::statvfs(path, &sv) != 0) return f;
+  if (sv.f_flag & ST_NOSUID) f |= MS_NOSUID;
+  if (sv.f_flag & ST_NODEV) f |= MS_NODEV;
+  if (sv.f_flag & ST_NOEXEC) f |= MS_NOEXEC;
+  return f;
+}
+
+// With namespaces: the run's own view of the machine. Returns 0, or the step that failed (with
+// errno and the index of the path in *index): the supervisor then reports it and runs nothing.
+// A path that does not exist (or lies under one already masked) is skipped.
+int32_t setup_sandbox(const Plan& p, int32_t* index) {
+  *index = 0;
+  if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return kStepPrivateRoot;
+  int32_t i = 0;
+  for (const char* const* t = p.private_; t && *t; ++t, ++i)
+    if (::mount("tmpfs", *t, "tmpfs", MS_NOSUID | MS_NODEV, "size=512m,mode=1777") != 0 && errno != ENOENT) {
+      *index = i;
+      return kStepScratch;
+    }
+  i = 0;
+  for (const char* const* r = p.readonly; r && *r; ++r, ++i) {
+    if (::mount(*r, *r, nullptr, MS_BIND | MS_REC, nullptr) != 0) {
+      if (errno == ENOENT) continue;
+      *index = i;
+      return kStepReadonly;
+    }
+    if (::mount(nullptr, *r, nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(*r), nullptr) != 0) {
+      *index = i;
+      return kStepReadonly;
+    }
+  }
+  i = 0;
+  for (const char* const* h = p.hide; h && *h; ++h, ++i) {
+    struct stat st;
+    if (::stat(*h, &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) continue;
+      *index = i;
+      return kStepHide;
+    }
+    int rc = S_ISDIR(st.st_mode)
+                 ? ::mount("tmpfs", *h, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, "size=4k,mode=0555")
+                 : ::mount("/dev/null", *h, nullptr, MS_BIND, nullptr);
+    if (rc != 0) {
+      *index = i;
+      return kStepHide;
+    }
+  }
+  if (::mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0) return kStepProc;
+  if (!loopback_up()) return kStepLoopback;
+  return 0;
 }
 
 [[noreturn]] void supervisor(const Plan& p) {
@@ -263,12 +338,22 @@ void setup_mounts(const Plan& p) {
   ::sigaction(SIGUSR1, &sa, nullptr);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::setpgid(0, 0);
-  if (p.namespaces)
-    setup_mounts(p);
-  else
-    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-
   Report report;
+  if (p.namespaces) {
+    int32_t index = 0;
+    int32_t step = setup_sandbox(p, &index);
+    if (step != 0) {
+      report.flags = kNotStarted | kSetupFailed;
+      report.setup_step = step;
+      report.setup_errno = errno;
+      report.setup_index = index;
+      raw_write_all(p.report_w, &report, sizeof report);
+      _exit(0);
+    }
+  } else {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  }
+
   struct itimerval timer;
   std::memset(&timer, 0, sizeof timer);
   double secs = std::max(0.01, p.timeout_s);
@@ -338,8 +423,8 @@ void setup_mounts(const Plan& p) {
 
 std::string SandboxPolicy::describe() const {
   std::string s = root ? "test processes run as unprivileged test users" : "test processes run as the grader's user";
-  s += namespaces ? (user_ns ? "; private pid, network and mount namespaces (user namespace)"
-                             : "; private pid, network and mount namespaces")
+  s += namespaces ? (user_ns ? "; private pid, network, IPC and mount namespaces (user namespace)"
+                             : "; private pid, network, IPC and mount namespaces")
                   : "; no namespaces (process-tree cleanup by subreaper)";
   return s;
 }
@@ -348,9 +433,18 @@ SandboxPolicy probe_sandbox(bool allow_namespaces) {
   SandboxPolicy p;
   p.root = ::geteuid() == 0;
   if (allow_namespaces) {
-    unsigned long flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | (p.root ? 0 : CLONE_NEWUSER);
+    // Everything a run's setup does, once: a machine that refuses any part (e.g. a container
+    // whose /proc may not be mounted again) grades without namespaces instead of failing
+    // every run.
+    unsigned long flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | (p.root ? 0 : CLONE_NEWUSER);
     long pid = raw_clone(flags);
-    if (pid == 0) _exit(::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 ? 0 : 3);
+    if (pid == 0) {
+      Plan probe;
+      const char* scratch[] = {"/tmp", nullptr};
+      probe.private_ = scratch;
+      int32_t index = 0;
+      _exit(setup_sandbox(probe, &index) == 0 ? 0 : 3);
+    }
     if (pid > 0) {
       int st = 0;
       while (::waitpid(static_cast<pid_t>(pid), &st, 0) < 0 && errno == EINTR) {
@@ -362,7 +456,9 @@ SandboxPolicy probe_sandbox(bool allow_namespaces) {
   if (!p.namespaces) {
     p.limits_not_enforced.push_back(
         "network: the kernel refused new namespaces here (e.g. Docker's seccomp profile), so "
-        "test processes can reach the network; /tmp is swept after each run instead of private");
+        "test processes can reach the network; /tmp, /var/tmp, /dev/shm, /run/lock and System V IPC "
+        "are swept after each run instead of private; the course tree is closed to test users by "
+        "permissions instead of masked");
   }
   if (!p.root) {
     p.limits_not_enforced.push_back(
@@ -393,6 +489,18 @@ std::string signal_name(int sig) {
     case SIGHUP: return "SIGHUP";
     case SIGINT: return "SIGINT";
     default: return "signal " + std::to_string(sig);
+  }
+}
+
+static const char* setup_step_name(int32_t step) {
+  switch (step) {
+    case kStepPrivateRoot: return "making the mounts private";
+    case kStepScratch: return "mounting a private scratch folder";
+    case kStepReadonly: return "mounting a read-only path";
+    case kStepHide: return "masking a hidden path";
+    case kStepProc: return "mounting /proc";
+    case kStepLoopback: return "bringing the loopback interface up";
+    default: return "setting up";
   }
 }
 
@@ -429,23 +537,65 @@ static uint64_t count_user_tasks(uid_t uid) {
   return n;
 }
 
-RunResult run_sandboxed(const RunSpec& spec, const SandboxPolicy& policy) {
+// Whether `inner` is `outer` or lies below it (both absolute, lexically normal).
+static bool path_within(const std::string& inner, const std::string& outer) {
+  if (outer.empty() || inner.empty()) return false;
+  std::string o = outer.back() == '/' ? outer : outer + "/";
+  return inner == outer || starts_with(inner, o);
+}
+
+static void sweep_uid(int uid, const std::vector<std::string>& dirs, const std::string& keep, bool ipc);
+
+static std::string real_path(const std::string& p) {
+  std::error_code ec;
+  fs::path c = fs::weakly_canonical(p, ec);
+  return ec ? fs::path(p).lexically_normal().string() : c.string();
+}
+
+RunResult run_sandboxed(const RunSpec& spec_in, const SandboxPolicy& policy) {
   RunResult r;
   double start = now_seconds();
-  if (spec.argv.empty()) {
+  if (spec_in.argv.empty()) {
     r.error = "empty command";
     return r;
   }
+  RunSpec spec = spec_in;
+  if (spec.private_executable) {
+    try {
+      spec.argv[0] = link_executable(spec.argv[0], spec.cwd).string();
+    } catch (const std::exception& e) {
+      r.error = e.what();
+      return r;
+    }
+  }
+  // The shared scratch folders: private for this run (namespaces), else swept after it. One that
+  // holds the run's folder or its executable stays as it is (and is swept around them).
+  std::vector<std::string> private_dirs = spec.private_dirs, swept;
+  const std::string cwd_real = real_path(spec.cwd), exe_real = real_path(spec.argv[0]);
+  for (const std::string& d : shared_scratch_dirs()) {
+    std::string dr = real_path(d);
+    struct stat st;
+    if (::stat(dr.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    bool already = false;
+    for (const std::string& q : private_dirs) already |= real_path(q) == dr;
+    if (already) continue;
+    if (policy.namespaces && spec.private_scratch && !path_within(cwd_real, dr) && !path_within(exe_real, dr))
+      private_dirs.push_back(dr);
+    else
+      swept.push_back(dr);
+  }
   std::vector<std::string> env = spec.env;
   if (spec.channel) env.push_back("MLSYS_GRADER_CHANNEL=3:4");
-  std::vector<char*> argv, envp, hide, priv;
+  std::vector<char*> argv, envp, hide, ro, priv;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   for (const auto& h : spec.hide_paths) hide.push_back(const_cast<char*>(h.c_str()));
   hide.push_back(nullptr);
-  for (const auto& d : spec.private_dirs) priv.push_back(const_cast<char*>(d.c_str()));
+  for (const auto& d : spec.readonly_paths) ro.push_back(const_cast<char*>(d.c_str()));
+  ro.push_back(nullptr);
+  for (const auto& d : private_dirs) priv.push_back(const_cast<char*>(d.c_str()));
   priv.push_back(nullptr);
 
   int out[2] = {-1, -1}, rep[2] = {-1, -1}, sec[2] = {-1, -1}, chan[2] = {-1, -1};
@@ -491,6 +641,7 @@ RunResult run_sandboxed(const RunSpec& spec, const SandboxPolicy& policy) {
   plan.data = spec.data_bytes;
   plan.fsize = spec.max_file_size;
   plan.hide = hide.data();
+  plan.readonly = ro.data();
   plan.private_ = priv.data();
   if (spec.max_processes > 0) {
     // As root the count is per test uid. Otherwise it counts every process of this user, so
@@ -502,7 +653,7 @@ RunResult run_sandboxed(const RunSpec& spec, const SandboxPolicy& policy) {
 
   unsigned long flags = 0;
   if (policy.namespaces)
-    flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWNS | (policy.user_ns ? CLONE_NEWUSER : 0);
+    flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWNS | (policy.user_ns ? CLONE_NEWUSER : 0);
   long pid = raw_clone(flags);
   if (pid == 0) supervisor(plan);
   if (devnull >= 0) ::close(devnull);
@@ -581,7 +732,12 @@ RunResult run_sandboxed(const RunSpec& spec, const SandboxPolicy& policy) {
   while (::waitpid(sup, &st, 0) < 0 && errno == EINTR) {
   }
   close_all();
-  if (policy.root && spec.uid >= 0) kill_uid(spec.uid);
+  if (policy.root && spec.uid > 0) {
+    // Nothing of the run outlives it: its processes, then what it left in shared places (with
+    // namespaces its scratch folders and IPC objects went away with the namespaces).
+    kill_uid(spec.uid);
+    sweep_uid(spec.uid, swept, cwd_real, !policy.namespaces);
+  }
   r.seconds = now_seconds() - start;
 
   if (report_bytes.size() != sizeof(Report)) {
@@ -590,6 +746,19 @@ RunResult run_sandboxed(const RunSpec& spec, const SandboxPolicy& policy) {
     return r;
   }
   std::memcpy(&report, report_bytes.data(), sizeof report);
+  if (report.magic == 0x6d6c7379 && (report.flags & kSetupFailed)) {
+    // Fail closed: a sandbox that could not be built completely runs nothing.
+    const std::vector<std::string>* list = report.setup_step == kStepHide       ? &spec.hide_paths
+                                           : report.setup_step == kStepReadonly ? &spec.readonly_paths
+                                           : report.setup_step == kStepScratch  ? &private_dirs
+                                                                                : nullptr;
+    std::string what = list && report.setup_index >= 0 && static_cast<size_t>(report.setup_index) < list->size()
+                           ? " " + (*list)[static_cast<size_t>(report.setup_index)]
+                           : "";
+    r.error = std::string("the sandbox failed while ") + setup_step_name(report.setup_step) + what + ": " +
+              std::strerror(report.setup_errno);
+    return r;
+  }
   if (report.magic != 0x6d6c7379 || (report.flags & kNotStarted)) {
     r.error = "the command could not be started";
     return r;
@@ -633,20 +802,178 @@ void kill_uid(int uid) {
   }
 }
 
-void sweep_uid_files(const std::vector<int>& uids) {
-  if (::geteuid() != 0) return;
-  std::set<int> set(uids.begin(), uids.end());
-  for (const char* dir : {"/tmp", "/var/tmp", "/dev/shm"}) {
+const std::vector<std::string>& shared_scratch_dirs() {
+  static const std::vector<std::string> dirs = {"/tmp", "/var/tmp", "/dev/shm", "/run/lock"};
+  return dirs;
+}
+
+// Removes the System V shared memory segments, semaphore sets and message queues owned or
+// created by one of `uids` (a run without an IPC namespace shares them with the machine).
+static void sweep_sysv_ipc(const std::set<int>& uids) {
+  struct Kind {
+    const char* file;
+    const char* id_column;
+    int which;
+  };
+  for (const Kind& k : {Kind{"/proc/sysvipc/shm", "shmid", 0}, Kind{"/proc/sysvipc/sem", "semid", 1},
+                        Kind{"/proc/sysvipc/msg", "msqid", 2}}) {
+    std::string text;
+    try {
+      text = read_file(k.file);
+    } catch (const std::exception&) {
+      continue;
+    }
+    std::vector<std::string> lines = split(text, '\n');
+    if (lines.empty()) continue;
+    auto columns = [](const std::string& line) {
+      std::vector<std::string> out;
+      for (const std::string& w : split(line, ' '))
+        if (!w.empty()) out.push_back(w);
+      return out;
+    };
+    std::vector<std::string> head = columns(lines[0]);
+    auto col = [&](const char* name) {
+      for (size_t i = 0; i < head.size(); ++i)
+        if (head[i] == name) return static_cast<int>(i);
+      return -1;
+    };
+    int id_col = col(k.id_column), uid_col = col("uid"), cuid_col = col("cuid");
+    if (id_col < 0 || uid_col < 0) continue;
+    for (size_t l = 1; l < lines.size(); ++l) {
+      std::vector<std::string> c = columns(lines[l]);
+      if (static_cast<int>(c.size()) <= std::max({id_col, uid_col, cuid_col})) continue;
+      bool ours = uids.count(std::atoi(c[static_cast<size_t>(uid_col)].c_str())) ||
+                  (cuid_col >= 0 && uids.count(std::atoi(c[static_cast<size_t>(cuid_col)].c_str())));
+      if (!ours) continue;
+      int id = std::atoi(c[static_cast<size_t>(id_col)].c_str());
+      if (k.which == 0) ::shmctl(id, IPC_RMID, nullptr);
+      if (k.which == 1) ::semctl(id, 0, IPC_RMID);
+      if (k.which == 2) ::msgctl(id, IPC_RMID, nullptr);
+    }
+  }
+}
+
+static void sweep_dirs(const std::set<int>& uids, const std::vector<std::string>& dirs, const std::string& keep) {
+  for (const std::string& dir : dirs) {
     std::error_code ec;
     for (auto& e : fs::directory_iterator(dir, ec)) {
       struct stat st;
-      if (::lstat(e.path().c_str(), &st) != 0 || !set.count(static_cast<int>(st.st_uid))) continue;
+      if (::lstat(e.path().c_str(), &st) != 0 || !uids.count(static_cast<int>(st.st_uid))) continue;
+      if (!keep.empty() && path_within(keep, e.path().string())) continue;
       try {
         remove_tree(e.path());
       } catch (const std::exception&) {
       }
     }
   }
+}
+
+static void sweep_uid(int uid, const std::vector<std::string>& dirs, const std::string& keep, bool ipc) {
+  if (::geteuid() != 0 || uid <= 0) return;
+  std::set<int> set = {uid};
+  std::vector<std::string> all = dirs;
+  if (fs::is_directory("/dev/mqueue")) all.push_back("/dev/mqueue");  // POSIX message queues
+  sweep_dirs(set, all, keep);
+  if (ipc) sweep_sysv_ipc(set);
+}
+
+void sweep_uid_files(const std::vector<int>& uids, const std::string& keep) {
+  if (::geteuid() != 0) return;
+  std::set<int> set(uids.begin(), uids.end());
+  std::vector<std::string> dirs = shared_scratch_dirs();
+  if (fs::is_directory("/dev/mqueue")) dirs.push_back("/dev/mqueue");
+  sweep_dirs(set, dirs, keep);
+  sweep_sysv_ipc(set);
+}
+
+// ----------------------------------------------------------------------------------------------
+// What test users may reach
+// ----------------------------------------------------------------------------------------------
+
+std::vector<std::string> hide_all_but(const fs::path& root, const std::vector<fs::path>& keep) {
+  std::error_code ec;
+  fs::path r = fs::weakly_canonical(root, ec);
+  if (ec || r.empty() || r == r.root_path()) return {};
+  std::vector<std::string> keeps;
+  for (const fs::path& k : keep) {
+    fs::path kc = fs::weakly_canonical(k, ec);
+    if (ec) continue;
+    if (path_within(r.string(), kc.string())) return {};  // the root is inside a kept folder
+    if (path_within(kc.string(), r.string())) keeps.push_back(kc.string());
+  }
+  if (keeps.empty()) return {r.string()};
+  std::vector<std::string> out;
+  std::vector<fs::path> todo = {r};
+  while (!todo.empty()) {
+    fs::path dir = todo.back();
+    todo.pop_back();
+    std::vector<fs::path> children;
+    for (auto& e : fs::directory_iterator(dir, ec)) children.push_back(e.path());
+    std::sort(children.begin(), children.end());
+    for (const fs::path& c : children) {
+      const std::string cs = c.string();
+      bool kept = false, on_way = false;
+      for (const std::string& k : keeps) {
+        kept |= cs == k;
+        on_way |= path_within(k, cs) && cs != k;
+      }
+      if (kept) continue;
+      if (on_way) {
+        todo.push_back(c);
+        continue;
+      }
+      if (fs::is_symlink(fs::symlink_status(c, ec))) continue;
+      out.push_back(cs);
+    }
+  }
+  return out;
+}
+
+void forbid_others(const std::vector<std::string>& paths) {
+  if (::geteuid() != 0) return;
+  for (const std::string& p : paths) {
+    struct stat st;
+    if (::lstat(p.c_str(), &st) != 0 || S_ISLNK(st.st_mode)) continue;
+    if (st.st_mode & S_IRWXO) ::chmod(p.c_str(), st.st_mode & 07770);
+  }
+}
+
+fs::path link_executable(const fs::path& exe, const fs::path& dir) {
+  fs::path target = dir / exe.filename();
+  if (fs::weakly_canonical(exe) == fs::weakly_canonical(target)) return exe;
+  std::error_code ec;
+  fs::remove(target, ec);
+  if (::link(exe.c_str(), target.c_str()) != 0) {
+    fs::copy_file(exe, target, fs::copy_options::overwrite_existing, ec);
+    if (ec) throw GradeError("cannot place " + exe.string() + " in " + dir.string() + ": " + ec.message());
+    fs::permissions(target, fs::status(exe).permissions(), ec);
+  }
+  return target;
+}
+
+RunSpec tool_spec(const std::vector<std::string>& argv, const fs::path& out_dir, int uid, const fs::path& cwd) {
+  RunSpec s;
+  s.argv = argv;
+  if (!s.argv.empty() && s.argv[0].find('/') == std::string::npos) {
+    std::string found = which(s.argv[0]);
+    if (!found.empty()) s.argv[0] = found;
+  }
+  fs::create_directories(out_dir);
+  if (::geteuid() == 0 && uid >= 0) {
+    if (::chown(out_dir.c_str(), static_cast<uid_t>(uid), static_cast<gid_t>(uid)) != 0)
+      throw GradeError("cannot hand " + out_dir.string() + " to the test user");
+    fs::permissions(out_dir, fs::perms(0700));
+  }
+  s.cwd = (cwd.empty() ? out_dir : cwd).string();
+  s.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + out_dir.string(), "TMPDIR=" + out_dir.string(),
+           "LANG=C.UTF-8", "LC_ALL=C.UTF-8"};
+  s.timeout_s = 600;
+  s.memory_bytes = 4ull << 30;
+  s.max_file_size = 512ull << 20;
+  s.max_output = 4u << 20;
+  s.max_processes = 64;
+  s.uid = s.gid = uid;
+  return s;
 }
 
 // ----------------------------------------------------------------------------------------------

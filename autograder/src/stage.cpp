@@ -21,7 +21,11 @@ static bool skipped_dir_name(const std::string& name) {
 
 static size_t depth(const std::string& rel) { return static_cast<size_t>(std::count(rel.begin(), rel.end(), '/')); }
 
-// Extracts a zip with `cmake -E tar` as the test user, after refusing unsafe entry names.
+// Extracts a zip with `cmake -E tar` as the test user, in the sandbox, after refusing unsafe
+// entries: absolute or ".." names, and anything but plain files and folders (a symbolic link
+// entry "a -> /elsewhere" followed by "a/file" would write outside the folder). The listing is
+// libarchive's own (the same reader that extracts), and the result is checked again after
+// extraction: no link or special file may be in it.
 static fs::path extract_zip(const fs::path& zip, const fs::path& scratch, const SandboxPolicy& policy, int uid) {
   std::string cmake = which("cmake");
   if (cmake.empty()) throw GradeError("cmake is needed to read .zip submissions and was not found");
@@ -30,15 +34,11 @@ static fs::path extract_zip(const fs::path& zip, const fs::path& scratch, const 
   fs::path copy = scratch / "submission.zip";
   fs::copy_file(zip, copy);
   fs::permissions(copy, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
-  CommandResult list = run_command({cmake, "-E", "tar", "tf", copy.string()}, scratch, {}, 60);
-  if (list.exit_code != 0) throw GradeError("the submission is not a readable zip file:\n" + clip(list.output, 2000));
-  for (const std::string& line : split(list.output, '\n')) {
-    std::string name = trim(line);
-    if (name.empty()) continue;
-    bool unsafe = name[0] == '/' || name.find('\\') != std::string::npos;
-    for (const std::string& part : split(name, '/')) unsafe |= part == "..";
-    if (unsafe) throw GradeError("the zip holds an unsafe path (absolute or with '..'): " + name);
-  }
+  // libarchive guesses the format from the content: a tar archive named .zip could carry hard
+  // links and device files. Only zip is accepted (local file header or an empty archive).
+  std::string magic = read_file_prefix(copy, 4);
+  if (magic != std::string("PK\x03\x04", 4) && magic != std::string("PK\x05\x06", 4))
+    throw GradeError("the submission is not a zip file (it does not start with a zip header)");
   fs::path out = scratch / "files";
   fs::create_directories(out);
   int run_uid = policy.root ? uid : -1;
@@ -46,19 +46,53 @@ static fs::path extract_zip(const fs::path& zip, const fs::path& scratch, const 
     chown_tree(out, uid, uid);
     fs::permissions(scratch, fs::perms::owner_all | fs::perms::others_exec | fs::perms::group_exec);
   }
-  RunSpec spec;
-  spec.argv = {cmake, "-E", "tar", "xf", copy.string()};
-  spec.cwd = out.string();
-  spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + out.string(), "LANG=C.UTF-8"};
-  spec.timeout_s = 120;
-  spec.memory_bytes = 2ull << 30;
-  spec.max_file_size = 64ull << 20;
-  spec.max_processes = 32;
-  spec.uid = run_uid;
-  spec.gid = run_uid;
-  RunResult r = run_sandboxed(spec, policy);
-  if (!r.started || !r.exited || r.exit_code != 0)
-    throw GradeError("could not extract the zip (" + r.describe_end(spec.timeout_s) + "):\n" + clip(r.output, 2000));
+  auto sandboxed = [&](const std::vector<std::string>& args, const char* what) {
+    RunSpec spec;
+    spec.argv = {cmake, "-E", "tar"};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.cwd = out.string();
+    spec.env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + out.string(), "LANG=C.UTF-8"};
+    spec.timeout_s = 120;
+    spec.memory_bytes = 2ull << 30;
+    spec.max_file_size = 64ull << 20;
+    spec.max_output = 8u << 20;
+    spec.max_processes = 32;
+    spec.uid = run_uid;
+    spec.gid = run_uid;
+    RunResult r = run_sandboxed(spec, policy);
+    if (!r.started || !r.exited || r.exit_code != 0 || r.output_exceeded)
+      throw GradeError(std::string(what) + " (" + r.describe_end(spec.timeout_s) + "):\n" + clip(r.output, 2000));
+    return r.output;
+  };
+  std::vector<std::string> names, kinds;
+  for (const std::string& line : split(sandboxed({"tf", copy.string()}, "the submission is not a readable zip file"), '\n'))
+    if (!trim(line).empty()) names.push_back(line);
+  for (const std::string& line : split(sandboxed({"tvf", copy.string()}, "the submission is not a readable zip file"), '\n'))
+    if (!trim(line).empty()) kinds.push_back(line);
+  for (const std::string& line : names) {
+    std::string name = trim(line);
+    bool unsafe = name[0] == '/' || name.find('\\') != std::string::npos;
+    for (const std::string& part : split(name, '/')) unsafe |= part == "..";
+    if (unsafe) throw GradeError("the zip holds an unsafe path (absolute or with '..'): " + name);
+  }
+  // `tvf` prints one line per entry, `ls -l` style: the first character is the entry's type.
+  if (kinds.size() != names.size())
+    throw GradeError("the zip's entries could not be listed unambiguously (a name with a line break?)");
+  for (const std::string& line : kinds)
+    if (line[0] != '-' && line[0] != 'd')
+      throw GradeError("the zip holds a symbolic link or another special entry (only files and folders are "
+                       "accepted): " + clip(printable(line), 300));
+  sandboxed({"xf", copy.string()}, "could not extract the zip");
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(out, ec); it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    auto st = it->symlink_status(ec);
+    if (!fs::is_regular_file(st) && !fs::is_directory(st)) {
+      std::string rel = it->path().lexically_relative(out).generic_string();
+      remove_tree(out);
+      throw GradeError("the zip holds a symbolic link or another special entry: " + rel);
+    }
+  }
+  if (ec) throw GradeError("cannot read the extracted zip: " + ec.message());
   return out;
 }
 

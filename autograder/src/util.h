@@ -92,5 +92,7 @@ CommandResult run_command(const std::vector<std::string>& argv, const fs::path& 
 // The absolute path of a program on PATH ("" when missing).
 std::string which(const std::string& name);
 bool have_program(const std::string& name);
+// The absolute path of a program found on PATH, or "".
+std::string which(const std::string& name);
 
 }  // namespace grader

@@ -49,6 +49,9 @@ def make_fake_course(dst: Path) -> Path:
     shutil.copytree(HERE / "fixtures" / "fakepa", dst)
     (dst / "cmake").mkdir(exist_ok=True)
     shutil.copy2(REPO / "cmake" / "MlsysHelpers.cmake", dst / "cmake")
+    (dst / "include" / "mlsys").mkdir(parents=True)
+    shutil.copy2(REPO / "common" / "include" / "mlsys" / "recording.h", dst / "include" / "mlsys")
+    shutil.copy2(REPO / "common" / "src" / "recording.cpp", dst / "recording.cpp")
     shutil.copy2(REPO / "autograder" / "CMakeLists.txt", dst / "autograder")
     shutil.copytree(REPO / "autograder" / "src", dst / "autograder" / "src")
     return dst

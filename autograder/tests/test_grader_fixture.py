@@ -111,6 +111,7 @@ def test_hostile_submission(env, variant):
         task = [t for t in g.record["tasks"] if t["id"] == spec["build_failed"]][0]
         assert not task["build_ok"] and task["build_errors"], task
         assert "HIDDEN-SOURCE-MARKER" not in task["build_errors"]
+        assert spec.get("build_error", "") in task["build_errors"], task["build_errors"]
     if "ignored" in spec:
         assert spec["ignored"] in g.record["files_ignored"]
     text = json.dumps(g.gradescope)
