@@ -54,10 +54,13 @@ function(mlsys_add_test name)
     DISCOVERY_TIMEOUT 60)
   # gtest_discover_tests flattens list-valued properties (LABELS "a;b" would become LABELS a
   # plus a bogus property b), so the labels are set by a script CTest includes right after the
-  # discovered tests.
+  # discovered tests. Until the executable is built, CTest lists one placeholder test,
+  # <name>_NOT_BUILT; it gets the labels too, so that `./mlsys test` can tell from the labels
+  # which executables a selection needs before building them.
   set(label_script ${CMAKE_CURRENT_BINARY_DIR}/${name}_labels.cmake)
   file(WRITE ${label_script}
-    "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${T_LABELS}\")\nendif()\n")
+    "if(${name}_TESTS)\n  set_tests_properties(\${${name}_TESTS} PROPERTIES LABELS \"${T_LABELS}\")\n"
+    "else()\n  set_tests_properties(${name}_NOT_BUILT PROPERTIES LABELS \"${T_LABELS}\")\nendif()\n")
   set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${label_script})
 endfunction()
 
