@@ -1,36 +1,44 @@
 #!/usr/bin/env python3
 """release.py — the student release and the Gradescope packages, from the staff tree.
 
-    python3 autograder/release.py --grader build/grader-tool/mlsys_grade [--out build/release] [--pa pa1 ...]
+    python3 autograder/release.py --grader build/grader-tool/mlsys_grade [--out build/release]
+                                  [--repo-url URL] [--pa pa1 ...]
 
-(`./mlsys release` builds the grader and runs this.) It writes:
+(`./mlsys release` builds the grader and runs this.) The student repository's clone URL is one
+setting: `repo_url` in course.json (or --repo-url). The release writes it wherever the sources
+carry the placeholder https://github.com/YOUR-ORG/mlsys-student (the notebooks' clone cell, the
+README's Colab links) and refuses to run while it is still the placeholder. It writes:
 
   OUT/student/            the repo students get (GitHub Classroom template or a plain clone):
                           everything but solutions/, autograder/hidden/, the grader's own tests
                           and the staff CI; the committed student files (stubs) in place; each
                           rubric reduced to its visible part (hidden groups become a per-task
-                          "hidden_points" figure); .github/workflows/classroom.yml, which runs
-                          the local grader on every push.
+                          "hidden_points" figure); every Markdown file without its staff-only
+                          parts (between <!-- staff-only --> and <!-- /staff-only --> lines);
+                          .github/workflows/classroom.yml, which runs the local grader on
+                          every push.
   OUT/gradescope/paN.zip  one Gradescope autograder per PA: setup.sh and run_autograder at the
                           top, the full course tree (hidden tests and solutions included: these
                           zips are for staff only) under course/.
 
 Checks before anything is written: the rubrics are valid and the student files equal what
-tools/stubs.py generates from solutions/ (no drift). After: tools/stubs.py's leak check on the
-student repo (no solution text, no staff-only folder). Any failure: exit 1.
+tools/stubs.py generates from solutions/ (no drift), the staff-only markers are balanced, the
+repository URL is set. After: tools/stubs.py's leak check on the student repo (no solution text,
+no staff-only folder) and no placeholder URL left. Any failure: exit 1.
 Python 3.8+, standard library only.
 """
 
 import argparse
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import List
+from typing import List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
@@ -43,14 +51,24 @@ STUDENT_EXCLUDE = [
     "autograder/gradescope",
     "autograder/tests",
     "autograder/release.py",
+    "tools/tests",
     ".github/workflows/ci.yml",
     ".github/workflows/slow.yml",
     ".github/workflows/classroom.yml.template",
+    "course.json",
 ]
 # Never in a Gradescope package's course tree (not needed to grade; keeps the zip small).
 GRADESCOPE_EXCLUDE = ["autograder/tests", ".github"]
 # Top-level entries that are never part of a release, whatever git says.
 NEVER = {".git", ".deps", ".whl", ".release", "out", "gpu-results", ".pytest_cache", ".gl"}
+
+# The course settings (repo_url, branch) and the placeholder the sources carry until release.
+COURSE_CONFIG = "course.json"
+PLACEHOLDER_URL = "https://github.com/YOUR-ORG/mlsys-student"
+PLACEHOLDER_SLUG = "YOUR-ORG/mlsys-student"
+# Staff-only parts of a Markdown file: whole lines from the opening to the closing marker.
+STAFF_ONLY_OPEN = "<!-- staff-only -->"
+STAFF_ONLY_CLOSE = "<!-- /staff-only -->"
 
 
 def say(msg: str) -> None:
@@ -97,27 +115,91 @@ def rubrics(root: Path) -> List[Path]:
 
 
 # ------------------------------------------------------------------------------------------------
+# Course settings: the student repository's URL
+# ------------------------------------------------------------------------------------------------
+
+def repo_url_problem(url: str) -> Optional[str]:
+    """Why ``url`` cannot be the student repository's clone URL, or None."""
+    if not url or "YOUR-ORG" in url or PLACEHOLDER_SLUG in url:
+        return "it is still the placeholder ({})".format(url or "empty")
+    if not re.match(r"^https://[^/\s]+/[^/\s]+/[^/\s]+?(\.git)?/?$", url):
+        return "expected https://HOST/OWNER/REPO(.git), got {!r}".format(url)
+    return None
+
+
+def course_repo_url(root: Path, override: Optional[str]) -> Tuple[Optional[str], str]:
+    """(the URL, '') or (None, why not): --repo-url, else repo_url in course.json."""
+    url = override
+    source = "--repo-url"
+    if url is None:
+        source = COURSE_CONFIG + "'s repo_url"
+        try:
+            url = json.loads((root / COURSE_CONFIG).read_text()).get("repo_url", "")
+        except (OSError, ValueError) as e:
+            return None, "cannot read {}: {}".format(root / COURSE_CONFIG, e)
+    problem = repo_url_problem(url)
+    if problem:
+        return None, ("{} cannot be used: {}. Set repo_url in {} to the student repository's clone URL "
+                      "(the GitHub Classroom template repository, e.g. https://github.com/my-course/"
+                      "mlsys-student.git), or pass --repo-url URL.".format(source, problem, COURSE_CONFIG))
+    return url, ""
+
+
+def fill_repo_url(text: str, url: str) -> str:
+    """The placeholder URL (clone URL, web links) and the OWNER/REPO slug (Colab links) -> ``url``'s."""
+    base = re.sub(r"(\.git)?/?$", "", url)
+    slug = "/".join(base.split("/")[-2:])
+    return text.replace(PLACEHOLDER_URL, base).replace(PLACEHOLDER_SLUG, slug)
+
+
+# ------------------------------------------------------------------------------------------------
 # The student repo
 # ------------------------------------------------------------------------------------------------
 
-def student_readme(text: str) -> str:
-    """The README without its staff section (solutions, hidden tests, release: not in this repo),
-    and with the main job grading the student's own files (--solution needs the staff tree)."""
-    text = text.replace(
-        "./mlsys grade pa1 --solution   # the main job: build PA1 with the reference solutions, grade them, print the score table",
-        "./mlsys grade pa1              # the main job: build PA1 with your files, grade them, print the score table")
-    text = text.replace("`./mlsys grade pa1 --solution` prints one row per task", "`./mlsys grade pa1` prints one row per task")
-    text = text.replace("and the total, e.g.\n`total 100 / 100`;", "and the total\n(the starter code scores 0);")
-    start = text.find("\n## For course staff")
-    if start < 0:
-        return text
-    end = text.find("\n## ", start + 1)
-    note = ("\n## For course staff\n\nThis is the student release. The staff tree (reference solutions, "
-            "hidden tests, full rubrics, the release and Gradescope packaging) is kept by the course staff.\n")
-    return text[:start] + note + (text[end:] if end >= 0 else "")
+def strip_staff_only(text: str, name: str = "") -> str:
+    """``text`` without its staff-only parts: every line from a line holding only
+    <!-- staff-only --> through the line holding only <!-- /staff-only -->. Raises ValueError
+    when the markers are not balanced (nested, unclosed, or a stray closing one)."""
+    out: List[str] = []
+    inside = 0
+    for number, line in enumerate(text.splitlines(True), start=1):
+        marker = line.strip()
+        if marker == STAFF_ONLY_OPEN:
+            if inside:
+                raise ValueError("{}:{}: {} inside a staff-only part (line {})".format(name, number, STAFF_ONLY_OPEN, inside))
+            inside = number
+        elif marker == STAFF_ONLY_CLOSE:
+            if not inside:
+                raise ValueError("{}:{}: {} without an opening {}".format(name, number, STAFF_ONLY_CLOSE, STAFF_ONLY_OPEN))
+            inside = 0
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError("{}:{}: {} is never closed".format(name, inside, STAFF_ONLY_OPEN))
+    # Two blank lines where a part was cut out become one.
+    return re.sub(r"\n{3,}", "\n\n", "".join(out))
 
 
-def student_repo(root: Path, out: Path, grader: Path) -> None:
+def staff_only_problems(root: Path) -> List[str]:
+    problems = []
+    for rel in course_files(root):
+        if rel.endswith(".md") and not excluded(rel, STUDENT_EXCLUDE):
+            try:
+                strip_staff_only((root / rel).read_text(), rel)
+            except ValueError as e:
+                problems.append(str(e))
+    return problems
+
+
+def student_text(rel: str, text: str, url: str) -> str:
+    """A text file as the student repo gets it: staff-only parts of Markdown removed, the
+    repository URL filled in."""
+    if rel.endswith(".md"):
+        text = strip_staff_only(text, rel)
+    return fill_repo_url(text, url)
+
+
+def student_repo(root: Path, out: Path, grader: Path, url: str) -> None:
     if out.exists():
         shutil.rmtree(str(out))
     out.mkdir(parents=True)
@@ -126,6 +208,14 @@ def student_repo(root: Path, out: Path, grader: Path) -> None:
         if excluded(rel, STUDENT_EXCLUDE) or (rel.startswith("autograder/rubrics/") and rel.endswith(".json")):
             continue
         copy(root, rel, out)
+        try:
+            text = (root / rel).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, ValueError):
+            text = None  # binary: copied as is
+        if text is not None:
+            new = student_text(rel, text, url)
+            if new != text:
+                (out / rel).write_text(new, encoding="utf-8")
         n += 1
     for rubric in rubrics(root):
         text = subprocess.run([str(grader), "public-rubric", str(rubric)], stdout=subprocess.PIPE,
@@ -133,12 +223,12 @@ def student_repo(root: Path, out: Path, grader: Path) -> None:
         dst = out / "autograder" / "rubrics" / rubric.name
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(text)
-    readme = out / "README.md"
-    if readme.is_file():
-        readme.write_text(student_readme(readme.read_text()))
+    # The Classroom workflow: the template without its staff-only header lines (# staff: ...).
     template = root / ".github" / "workflows" / "classroom.yml.template"
     (out / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
-    shutil.copy2(str(template), str(out / ".github" / "workflows" / "classroom.yml"))
+    lines = template.read_text().splitlines(True)
+    (out / ".github" / "workflows" / "classroom.yml").write_text(
+        "".join(l for l in lines if not l.lstrip().startswith("# staff:")))
     say("student repo: {} files in {}".format(n + len(rubrics(root)) + 1, out))
 
 
@@ -192,6 +282,17 @@ def leak_check(student: Path, root: Path) -> List[str]:
     forbidden, leaks = stubs.leak_check(student, root)
     problems = ["staff-only folder in the student repo: " + d for d in forbidden]
     problems += ["{}:{}: leaks {} ({}): {}".format(l.file, l.line, l.source, l.task, l.text[:80]) for l in leaks]
+    for path in sorted(student.rglob("*")):
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, ValueError):
+                continue
+            rel = path.relative_to(student).as_posix()
+            if "YOUR-ORG" in text:
+                problems.append("{}: still holds the placeholder URL (YOUR-ORG)".format(rel))
+            if rel.endswith(".md") and any(l.strip() in (STAFF_ONLY_OPEN, STAFF_ONLY_CLOSE) for l in text.splitlines()):
+                problems.append("{}: still holds a staff-only marker line".format(rel))
     return problems
 
 
@@ -200,19 +301,25 @@ def main(argv=None) -> int:
     ap.add_argument("--grader", required=True, type=Path, help="the mlsys_grade executable")
     ap.add_argument("--out", type=Path, default=REPO / "build" / "release")
     ap.add_argument("--pa", action="append", help="only these PAs' Gradescope zips (default: every rubric)")
+    ap.add_argument("--repo-url", help="the student repository's clone URL (default: repo_url in course.json)")
     ap.add_argument("--root", type=Path, default=REPO, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     root = args.root.resolve()
     if not (root / "solutions").is_dir():
         say("error: {} is not the staff tree (no solutions/)".format(root))
         return 1
-    problems = check_sources(root, args.grader)
+    url, why = course_repo_url(root, args.repo_url)
+    if url is None:
+        say("error: the student repository's URL is not set: " + why)
+        return 1
+    say("student repository: " + url)
+    problems = check_sources(root, args.grader) + staff_only_problems(root)
     if problems:
         for p in problems:
             say("error: " + p)
         return 1
     out = args.out.resolve()
-    student_repo(root, out / "student", args.grader)
+    student_repo(root, out / "student", args.grader, url)
     pas = args.pa or [r.stem for r in rubrics(root)]
     for pa in pas:
         if not (root / "autograder" / "rubrics" / (pa + ".json")).is_file():

@@ -2,15 +2,17 @@
 """mlsys_cli.py — the `./mlsys` command: a thin, documented wrapper over cmake and ctest.
 
     ./mlsys setup                      install what is missing (apt + pip), idempotently
-    ./mlsys build [--solution]         configure + build one preset (build/<preset>)
-    ./mlsys test [pa1] [--task 2.3]    build, then run CTest and pytest, filtered by labels
+    ./mlsys build [pa1] [--solution]   configure + build one configuration (build/<config>)
+    ./mlsys test [pa1] [--task 2.2]    build what the selected tests need, then run CTest and pytest
     ./mlsys demo                       build, then run the tensor-library demo
     ./mlsys grade pa1 [--solution]     grade like the official grader (autograder/, docs/GRADING.md)
     ./mlsys release                    staff: the student repo and the Gradescope zips
 
 Every external command is echoed as `$ ...` before it runs, so each step can be repeated by
-hand. Environment: MLSYS_BUILD_ROOT (default <repo>/build), MLSYS_JOBS (default: all cores),
-MLSYS_CUDA_ARCHITECTURES (passed as CMAKE_CUDA_ARCHITECTURES). See docs/TOOLS.md.
+hand. Each configuration builds in its own folder (build/student, build/student-nocuda,
+build/solution, ...), so switching between them rebuilds nothing. Environment: MLSYS_BUILD_ROOT
+(default <repo>/build), MLSYS_JOBS (default: all cores), MLSYS_CUDA_ARCHITECTURES (passed as
+CMAKE_CUDA_ARCHITECTURES). See docs/TOOLS.md.
 Python 3.8+, standard library only.
 """
 
@@ -31,11 +33,18 @@ from typing import Dict, List, Optional, Sequence, Tuple
 REPO = Path(__file__).resolve().parent.parent
 STAFF_TREE = (REPO / "solutions").is_dir()
 
+# What `./mlsys setup` installs (README.md, "Requirements", lists the same). python3-venv: the
+# staff gate runs its Python side in a virtualenv it creates (build/venv-gate).
 APT_PACKAGES = ["build-essential", "cmake", "libeigen3-dev", "nlohmann-json3-dev", "libgtest-dev",
-                "pybind11-dev", "libopenmpi-dev", "openmpi-bin", "python3-dev"]
+                "pybind11-dev", "libopenmpi-dev", "openmpi-bin", "python3-dev", "python3-venv"]
 PIP_REQUIRED = ["numpy", "pytest"]                              # build (numpy) and test (pytest)
-PIP_NOTEBOOKS = ["nbclient", "nbformat", "ipykernel", "matplotlib"]  # only the notebooks need these
+PIP_NOTEBOOKS = ["nbclient", "nbformat", "ipykernel", "matplotlib"]  # the notebooks and their tests
+# pip names differ from module names for none of these; the gate's venv gets exactly this list.
+PIP_ALL = PIP_REQUIRED + PIP_NOTEBOOKS
 MIN_CMAKE = (3, 22)
+# Set (to the venv's folder) while the staff gate runs inside the virtualenv it made: then
+# nothing is pip-installed on the fly, so a package missing from PIP_ALL fails the gate.
+GATE_VENV_VAR = "MLSYS_GATE_VENV"
 
 # Sanitizer settings for the asan preset (the same as its test preset in CMakePresets.json).
 ASAN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1:strict_string_checks=1",
@@ -175,6 +184,10 @@ def ensure_deps(pip_modules: Sequence[str], optional: Sequence[str] = (), verbos
     if verbose:
         say("checking Python modules for {}: {}".format(sys.executable, " ".join(pip_modules)))
     pip_missing = missing_pip(pip_modules)
+    if pip_missing and os.environ.get(GATE_VENV_VAR):
+        raise Failed("the staff gate's virtualenv ({}) lacks {}: add it to PIP_REQUIRED or "
+                     "PIP_NOTEBOOKS in tools/mlsys_cli.py (the list `./mlsys setup` installs)"
+                     .format(os.environ[GATE_VENV_VAR], " ".join(pip_missing)))
     if pip_missing:
         install_pip(pip_missing)
         still = missing_pip(pip_missing)
@@ -191,7 +204,7 @@ def ensure_deps(pip_modules: Sequence[str], optional: Sequence[str] = (), verbos
 
 
 def cmd_setup(args) -> int:
-    installed = ensure_deps(PIP_REQUIRED + PIP_NOTEBOOKS, optional=PIP_NOTEBOOKS, verbose=True)
+    installed = ensure_deps(PIP_ALL, verbose=True)
     if installed:
         say("setup: installed " + " ".join(installed))
     else:
@@ -232,22 +245,39 @@ def cuda_architectures() -> Optional[str]:
     return ";".join(caps) or None
 
 
-def build(args, solution: bool = False, pip_modules: Sequence[str] = ("numpy",)) -> Tuple[str, Path]:
-    """Quick dependency check, configure, build. Returns (preset, build dir); raises Failed."""
+def config_name(args, preset: str) -> str:
+    """The build folder's name under MLSYS_BUILD_ROOT: one per configuration, so that switching
+    (terminal with CUDA, notebook without; student and solution) never reconfigures a folder."""
+    if getattr(args, "student_in_solution_dir", False):
+        return "solution"
+    if getattr(args, "asan_solutions", False):
+        return "asan-solution"
+    if getattr(args, "cuda", None) == "off" and preset in ("student", "solution"):
+        return preset + "-nocuda"
+    return preset
+
+
+def configure(args, solution: bool = False, pip_modules: Sequence[str] = ("numpy",)) -> Tuple[str, Path]:
+    """Quick dependency check, then configure. Returns (preset, build dir); raises Failed."""
     try:
         ensure_deps(pip_modules)
     except Failed as e:  # e.g. offline, or the libraries come from elsewhere (conda, pip)
+        if os.environ.get(GATE_VENV_VAR):
+            raise
         say("warning: " + str(e))
         say("continuing: if something is really missing, CMake's configure step names it")
     preset = choose_preset(args, solution)
-    bdir = build_root() / preset
-    cfg = ["cmake", "--preset", preset, "-B", show_path(bdir), "-DPython_EXECUTABLE=" + sys.executable]
+    bdir = build_root() / config_name(args, preset)
+    # The Python that runs this CLI is the one the modules are built for and pytest runs with
+    # (Python3_EXECUTABLE too: the grader's tests look for that package name).
+    py = ["-DPython_EXECUTABLE=" + sys.executable, "-DPython3_EXECUTABLE=" + sys.executable]
+    cfg = ["cmake", "--preset", preset, "-B", show_path(bdir)] + py
     if getattr(args, "student_in_solution_dir", False):
         # Staff gate: build the student files in the solution build folder, so that only the
         # student files and what links them are rebuilt (a second full build would double CI).
-        bdir = build_root() / "solution"
-        cfg = ["cmake", "--preset", "solution", "-B", show_path(bdir), "-DMLSYS_SOLUTIONS=OFF",
-               "-DPython_EXECUTABLE=" + sys.executable]
+        cfg = ["cmake", "--preset", "solution", "-B", show_path(bdir), "-DMLSYS_SOLUTIONS=OFF"] + py
+    if getattr(args, "asan_solutions", False):
+        cfg.append("-DMLSYS_SOLUTIONS=ON")
     cuda = getattr(args, "cuda", None)
     if cuda and (getattr(args, "preset", None) or cuda == "off"):
         cfg.append("-DMLSYS_CUDA=" + cuda.upper())
@@ -257,19 +287,121 @@ def build(args, solution: bool = False, pip_modules: Sequence[str] = ("numpy",))
             cfg.append("-DCMAKE_CUDA_ARCHITECTURES=" + archs)
     if run(cfg)[0] != 0:
         raise Failed("configure failed for preset '{}' (see the CMake message above)".format(preset))
-    build_cmd = ["cmake", "--build", show_path(bdir), "-j", str(jobs(args))]
-    if getattr(args, "only_common", False):
-        # The staff gate runs only the tensor library's tests under the sanitizers: build just
-        # common/ (Unix Makefiles: each folder of the build tree has its own `all`).
-        build_cmd = ["make", "-C", show_path(bdir / "common"), "-j", str(jobs(args)), "--no-print-directory"]
-    if run(build_cmd)[0] != 0:
-        raise Failed("build failed for preset '{}' (the first compiler error above is the one to fix)".format(preset))
     return preset, bdir
 
 
+def compile_targets(args, preset: str, bdir: Path, targets: Optional[List[str]] = None) -> None:
+    """Build ``targets`` (and what they link), or everything when None."""
+    cmd = ["cmake", "--build", show_path(bdir), "-j", str(jobs(args))]
+    if targets is not None:
+        if not targets:
+            return
+        cmd += ["--target"] + sorted(targets)
+    if run(cmd)[0] != 0:
+        raise Failed("build failed for preset '{}' (the first compiler error above is the one to fix)".format(preset))
+
+
+def build(args, solution: bool = False, pip_modules: Sequence[str] = ("numpy",),
+          targets: Optional[List[str]] = None) -> Tuple[str, Path]:
+    """Configure, then build ``targets`` (None: everything). Returns (preset, build dir)."""
+    preset, bdir = configure(args, solution, pip_modules)
+    compile_targets(args, preset, bdir, targets)
+    return preset, bdir
+
+
+# ----------------------------------------------------------------------------------------------
+# Which targets a command needs
+# ----------------------------------------------------------------------------------------------
+
+def cmake_targets(bdir: Path) -> List[str]:
+    """Every target of a configured build folder (`cmake --build DIR --target help`: Makefiles
+    list '... name', Ninja 'name: phony')."""
+    _, out = run(["cmake", "--build", show_path(bdir), "--target", "help"], quiet=True)
+    names = re.findall(r"^\.\.\. (\S+)", out, re.M) + re.findall(r"^([^\s:]+): \w+$", out, re.M)
+    return sorted(set(names) - {"all", "clean", "depend", "edit_cache", "rebuild_cache", "test",
+                                "install", "list_install_components"})
+
+
+def python_targets(all_targets: Sequence[str], scopes: Optional[Sequence[str]]) -> List[str]:
+    """The extension modules (mlsys_python, paN_python) the Python tests of ``scopes`` import
+    (None: every PA). mlsys.paN imports mlsys._C, so mlsys_python is always in."""
+    mods = [t for t in all_targets if re.match(r"^(mlsys|pa\d+)_python$", t)]
+    if scopes is not None:
+        mods = [t for t in mods if t == "mlsys_python" or t.split("_")[0] in scopes]
+    return mods
+
+
+def scope_of_test_folder(folder: Path) -> str:
+    """common/tests/python -> 'common', pa1_autodiff/tests/python -> 'pa1'."""
+    return folder.parent.parent.name.split("_")[0]
+
+
+def targets_for_tests(tests: List[dict], all_targets: Sequence[str]) -> Tuple[Optional[List[str]], str]:
+    """(targets, why): the targets that the CTest tests ``tests`` (`--show-only=json-v1`
+    entries) run, or (None, why) when one of them needs something this cannot tell (then
+    everything is built). A GoogleTest executable's tests are listed as '<target>_NOT_BUILT'
+    until it is built (cmake/MlsysHelpers.cmake labels those placeholders too); afterwards
+    their command is the executable, named like its target. A pytest wrapper needs the
+    extension modules of its folder's PA."""
+    folders = {str(d.resolve()): scope_of_test_folder(d) for d in python_test_dirs(None)}
+    known = set(all_targets)
+    targets = set()
+    for t in tests:
+        name, cmd = t.get("name", ""), t.get("command") or []
+        if name.endswith("_NOT_BUILT") and name[:-len("_NOT_BUILT")] in known:
+            targets.add(name[:-len("_NOT_BUILT")])
+            continue
+        if cmd and Path(cmd[0]).name in known:
+            targets.add(Path(cmd[0]).name)
+            continue
+        scopes = [folders[str(Path(c).resolve())] for c in cmd if c.startswith("/") and str(Path(c).resolve()) in folders]
+        if "pytest" in cmd and scopes:
+            targets.update(python_targets(all_targets, scopes))
+            continue
+        return None, "the test {} needs more than one executable".format(name)
+    return sorted(targets), ""
+
+
+def ctest_tests(bdir: Path, filters: List[str]) -> List[dict]:
+    """The CTest tests ``filters`` select (`ctest --show-only=json-v1`)."""
+    _, out = run(["ctest", "--test-dir", show_path(bdir), "--show-only=json-v1"] + filters, quiet=True)
+    try:
+        return json.loads(out[out.index("{"):]).get("tests", [])
+    except ValueError:
+        return []
+
+
+def needed_targets(bdir: Path, label_filters: List[str], pytest_scopes: Optional[List[str]],
+                   run_python: bool) -> Optional[List[str]]:
+    """What a test command must build: the executables of the CTest tests that its label
+    filters select, plus the extension modules when pytest runs. None (everything) when no
+    label narrows the selection."""
+    if not label_filters:
+        return None
+    all_targets = cmake_targets(bdir)
+    targets, why = targets_for_tests(ctest_tests(bdir, label_filters), all_targets)
+    if targets is None:
+        say("building everything: " + why)
+        return None
+    if run_python:
+        targets = sorted(set(targets) | set(python_targets(all_targets, pytest_scopes)))
+    say("building only what the selected tests need: " + (" ".join(targets) or "nothing"))
+    return targets
+
+
+def scope_targets(bdir: Path, scope: str) -> List[str]:
+    """`./mlsys build pa1`: every target of that PA (pa1, pa1_*_tests, pa1_python,
+    pa1_train_mlp, ...) and the mlsys Python module; `common`: the tensor library's targets."""
+    all_targets = cmake_targets(bdir)
+    if scope == "common":
+        return [t for t in all_targets if t.startswith(("common_", "mlsys"))]
+    return [t for t in all_targets if t == scope or t.startswith(scope + "_")] + python_targets(all_targets, [scope])
+
+
 def cmd_build(args) -> int:
-    preset, bdir = build(args, solution=args.solution)
-    say("built preset '{}' in {}".format(preset, show_path(bdir)))
+    preset, bdir = configure(args, solution=args.solution)
+    compile_targets(args, preset, bdir, scope_targets(bdir, args.scope) if args.scope else None)
+    say("built {} of preset '{}' in {}".format(args.scope or "everything", preset, show_path(bdir)))
     return 0
 
 
@@ -294,7 +426,7 @@ def python_test_dirs(scope: Optional[str]) -> List[Path]:
 
 
 def ctest_filters(scope: Optional[str], task: Optional[str], label: Optional[str],
-                  regex: Optional[str]) -> List[str]:
+                  regex: Optional[str], exclude_label: Optional[str] = None) -> List[str]:
     """CTest arguments. Several -L must all match (AND); labels are anchored so pa1 != pa10."""
     out: List[str] = []
     if scope:
@@ -303,6 +435,8 @@ def ctest_filters(scope: Optional[str], task: Optional[str], label: Optional[str
         out += ["-L", "^task{}$".format(re.escape(task))]
     if label:
         out += ["-L", label]
+    if exclude_label:
+        out += ["-LE", exclude_label]
     if regex:
         out += ["-R", regex]
     return out
@@ -311,11 +445,7 @@ def ctest_filters(scope: Optional[str], task: Optional[str], label: Optional[str
 def ctest_selection(bdir: Path, filters: List[str]) -> Tuple[List[str], List[str]]:
     """(the CTest tests these filters select, those of them that only run pytest). The latter
     come from mlsys_add_python_test; the CLI runs pytest itself, so it leaves them out."""
-    _, out = run(["ctest", "--test-dir", show_path(bdir), "--show-only=json-v1"] + filters, quiet=True)
-    try:
-        tests = json.loads(out[out.index("{"):]).get("tests", [])
-    except ValueError:
-        return [], []
+    tests = ctest_tests(bdir, filters)
     names = [t["name"] for t in tests]
     # Only wrappers of the folders run_pytest runs (common/tests/python, paN_*/tests/python);
     # other pytest-driven CTest tests (the grader's end-to-end tests) run through CTest.
@@ -372,14 +502,22 @@ def build_and_test(args, solution: bool, scope: Optional[str] = None, task: Opti
     parts: List[str] = []
     ok = True
     preset = choose_preset(args, solution)
+    exclude = getattr(args, "exclude_label", None)
     try:
-        preset, bdir = build(args, solution, pip_modules=PIP_REQUIRED if python else ("numpy",))
-        filters = ctest_filters(scope, task, label, args.k)
+        preset, bdir = configure(args, solution, pip_modules=PIP_REQUIRED if python else ("numpy",))
+        filters = ctest_filters(scope, task, label, args.k, exclude)
         ran_any = False
         # pytest runs directly (its own output, -k for tasks) except under ASan, whose module
         # only loads with the runtime preloaded: there CTest's pytest wrappers (which preload
         # it) run instead. With --label, CTest's selection decides too (e.g. --label python).
         direct_pytest = python and preset != "asan" and not label
+        # Build only what the selected tests run (a PA1 task: PA1's library and that task's
+        # test executables, not PA2's CUDA kernels); -k alone narrows nothing before the build.
+        targets = None
+        if not getattr(args, "build_all", False):
+            targets = needed_targets(bdir, ctest_filters(scope, task, label, None, exclude),
+                                     [scope] if scope else None, run_python=direct_pytest)
+        compile_targets(args, preset, bdir, targets)
         if ctest:
             result, count = run_ctest(bdir, filters, preset, args, skip_pytest=direct_pytest or not python)
             parts.append("ctest {} ({} tests)".format(result, count) if count else "ctest: no test matched")
@@ -416,33 +554,91 @@ def check_student_stubs(args) -> bool:
     return run([sys.executable, str(Path("tools") / "check_student_stubs.py"), show_path(bdir)])[0] == 0
 
 
+# Under ASan + UBSan the gate runs the tensor library's tests and PA1's public and hidden tests
+# with the reference solutions (the node pool, the executor's slot reuse, node destruction),
+# C++ and Python. Left out: GPU tests (no CUDA under ASan), the notebook and the grader's tests
+# (they build their own trees).
+ASAN_GATE_LABELS = "^(common|pa1)$"
+ASAN_GATE_EXCLUDE = "^(gpu|notebook|grader)$"
+
+
+def gate_venv_env(venv: Path) -> Dict[str, str]:
+    """The environment of a process that runs inside ``venv`` as if it were activated, with
+    nothing from the outside Python setup (PYTHONPATH, PYTHONHOME, user site) leaking in."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONUSERBASE", "PYTHONSTARTUP", "CONDA_PREFIX")}
+    env.update({"VIRTUAL_ENV": str(venv), "PATH": str(venv / "bin") + os.pathsep + env.get("PATH", ""),
+                "PYTHONNOUSERSITE": "1", GATE_VENV_VAR: str(venv)})
+    return env
+
+
+def run_gate_in_venv(args) -> int:
+    """The staff gate's Python side runs in a virtualenv it makes itself (build/venv-gate), with
+    exactly the packages of PIP_REQUIRED + PIP_NOTEBOOKS pip-installed into it: a package the
+    setup forgets fails the gate here, whatever was installed by hand on the machine. First the
+    apt packages (python3-venv among them) as `./mlsys setup` installs them; then this CLI runs
+    again with the venv's Python, which CMake is configured with (-DPython_EXECUTABLE)."""
+    ensure_deps((), verbose=True)
+    venv = build_root() / "venv-gate"
+    py = venv / "bin" / "python"
+    if args.keep_venv and py.exists() and subprocess.call(
+            [str(py), "-c", "import " + ", ".join(PIP_ALL)], stderr=subprocess.DEVNULL) == 0:
+        say("staff gate: reusing the virtualenv {} (--keep-venv)".format(show_path(venv)))
+    else:
+        if venv.exists():
+            shutil.rmtree(str(venv))
+        say("staff gate: a fresh virtualenv {} with exactly: {}".format(show_path(venv), " ".join(PIP_ALL)))
+        if run([sys.executable, "-m", "venv", show_path(venv)])[0] != 0:
+            raise Failed("could not create the virtualenv {} (Debian/Ubuntu: apt-get install python3-venv; "
+                         "`./mlsys setup` installs it)".format(show_path(venv)))
+        pip = [show_path(py), "-m", "pip", "install", "--disable-pip-version-check", "--no-input"]
+        if run(pip + PIP_ALL, env={"PIP_USER": "0", "PYTHONNOUSERSITE": "1"})[0] != 0:
+            raise Failed("pip could not install {} into {} (see above)".format(" ".join(PIP_ALL), show_path(venv)))
+    cmd = [show_path(py), str(Path("tools") / "mlsys_cli.py")] + list(args.argv)
+    print("$ " + GATE_VENV_VAR + "=" + show_path(venv) + " PATH=" + show_path(venv / "bin") + ":$PATH "
+          + " ".join(shlex.quote(c) for c in cmd), flush=True)
+    return subprocess.call(cmd, cwd=str(REPO), env=gate_venv_env(venv))
+
+
 def staff_gate(args) -> int:
-    """The full staff check: stubs (markers, drift, leaks), solution build + all tests, student
-    build + common tests, ASan build + common tests. Every step runs; the closing table says
-    which failed."""
+    """The full staff check: stubs (markers, drift, leaks) and the tools' own tests, solution
+    build + all tests, student build + common tests, ASan build + the common and PA1 tests.
+    Every step runs; the closing table says which failed. Outside the gate's virtualenv it
+    makes that first and runs itself again inside it."""
+    if not os.environ.get(GATE_VENV_VAR) and not args.no_venv:
+        return run_gate_in_venv(args)
+    say("staff gate: Python {} ({})".format(sys.executable, sys.version.split()[0]))
     python = not args.no_python
     ctest = not args.python_only
     stubs = [sys.executable, str(Path("tools") / "stubs.py")]
 
     def step_stubs() -> bool:
         results = [run(stubs + ["check-markers"])[0], run(stubs + ["generate", "--check"])[0],
-                   run(stubs + ["leak-check", "--staff-tree", "."])[0]]
-        return results == [0, 0, 0]
+                   run(stubs + ["leak-check", "--staff-tree", "."])[0],
+                   run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tools/tests"],
+                       env={"PYTHONDONTWRITEBYTECODE": "1"})[0]]
+        return results == [0, 0, 0, 0]
+
+    def step_solution() -> bool:
+        solution = argparse.Namespace(**dict(vars(args), build_all=True))
+        return build_and_test(solution, True, python=python, ctest=ctest)
 
     def step_student() -> bool:
-        student = argparse.Namespace(**dict(vars(args), student_in_solution_dir=True))
+        # Everything is built: check_student_stubs runs every PA's test executables.
+        student = argparse.Namespace(**dict(vars(args), student_in_solution_dir=True, build_all=True))
         ok = build_and_test(student, False, scope="common", python=python, ctest=ctest)
         return check_student_stubs(student) and ok
 
     def step_asan() -> bool:
-        asan = argparse.Namespace(**dict(vars(args), preset="asan", cuda=None, only_common=True))
-        return build_and_test(asan, False, scope="common", python=python, ctest=True)
+        asan = argparse.Namespace(**dict(vars(args), preset="asan", cuda=None, asan_solutions=True,
+                                         exclude_label=ASAN_GATE_EXCLUDE))
+        return build_and_test(asan, False, label=ASAN_GATE_LABELS, python=python, ctest=True)
 
     steps = [
-        ("stubs: check-markers, generate --check, leak-check", step_stubs),
-        ("solution build, every test", lambda: build_and_test(args, True, python=python, ctest=ctest)),
+        ("stubs: check-markers, generate --check, leak-check; tools/tests", step_stubs),
+        ("solution build, every test", step_solution),
         ("student build, common tests, stubs fail only with NotImplemented", step_student),
-        ("asan build, common tests", step_asan),
+        ("asan build (solutions), common and PA1 tests", step_asan),
     ]
     results = []
     for i, (name, fn) in enumerate(steps, start=1):
@@ -479,7 +675,7 @@ def cmd_test(args) -> int:
 # ----------------------------------------------------------------------------------------------
 
 def cmd_demo(args) -> int:
-    preset, bdir = build(args, solution=args.solution)
+    preset, bdir = build(args, solution=args.solution, targets=["mlsys_demo"])
     demo = bdir / "common" / "mlsys_demo"
     if not demo.is_file():
         say("error: {} was not built. The demo comes from common/bench (target mlsys_demo); "
@@ -550,6 +746,8 @@ def cmd_release(args) -> int:
     grader = grader_binary(args)
     out = user_path(args.out) if args.out else show_path(build_root() / "release")
     cmd = [sys.executable, "autograder/release.py", "--grader", show_path(grader), "--out", out]
+    if args.repo_url:
+        cmd += ["--repo-url", args.repo_url]
     for pa in args.pa or []:
         cmd += ["--pa", pa]
     return run(cmd)[0]
@@ -577,41 +775,49 @@ def parser() -> argparse.ArgumentParser:
                     "Each command echoes the cmake, ctest and pytest calls it makes ($ ...).",
         epilog="examples:\n"
                "  ./mlsys setup                  install compilers, libraries and Python packages\n"
-               "  ./mlsys test pa1 --task 2.3    build, then run the tests of PA1 Task 2.3\n"
+               "  ./mlsys test pa1 --task 2.2    build PA1, then run the tests of PA1 Task 2.2\n"
                "  ./mlsys test                   staff tree: the full staff gate; student release: all public tests\n"
                "  ./mlsys test --solution pa2    staff: the reference solutions' PA2 tests\n"
+               "  ./mlsys test pa1 --cuda off    no CUDA (its own folder, build/student-nocuda)\n"
                "  ./mlsys demo                   build and run the tensor-library demo\n"
                "  ./mlsys grade pa1              the score the grader gives your files\n"
                "  ./mlsys release                staff: the student repo and the Gradescope zips\n\n"
-               "environment: MLSYS_BUILD_ROOT (default <repo>/build; each preset builds in a\n"
-               "subfolder), MLSYS_JOBS (parallel jobs), MLSYS_CUDA_ARCHITECTURES (e.g. 75 for a T4;\n"
-               "default: the visible GPU, else 75 through 90). Details: docs/TOOLS.md.")
+               "environment: MLSYS_BUILD_ROOT (default <repo>/build; each configuration builds in its\n"
+               "own subfolder: student, student-nocuda, solution, ...), MLSYS_JOBS (parallel jobs),\n"
+               "MLSYS_CUDA_ARCHITECTURES (e.g. 75 for a T4; default: the visible GPU, else 75 through 90).\n"
+               "Details: docs/TOOLS.md.")
     sub = ap.add_subparsers(dest="cmd", metavar="COMMAND")
     sub.required = True
 
     p = sub.add_parser("setup", formatter_class=fmt, help="install what is missing (apt, pip)",
                        description="Install what is missing, idempotently:\n  apt: " + " ".join(APT_PACKAGES) +
-                       "\n  (plus python3-pip python3-venv when pip is missing; apt-get update only when\n"
+                       "\n  (plus python3-pip when pip is missing; apt-get update only when\n"
                        "  something is installed; as root, else with sudo, else prints the command)\n"
-                       "  pip, for " + sys.executable + ": " + " ".join(PIP_REQUIRED + PIP_NOTEBOOKS) +
+                       "  pip, for " + sys.executable + ": " + " ".join(PIP_ALL) +
                        "\n  (--break-system-packages only when pip refuses because of PEP 668)")
     p.set_defaults(fn=cmd_setup)
 
     p = sub.add_parser("build", help="configure and build one preset",
                        description="Check dependencies (installing what is missing), configure with "
-                                   "`cmake --preset P -B $MLSYS_BUILD_ROOT/P`, build with all cores.")
+                                   "`cmake --preset P -B $MLSYS_BUILD_ROOT/<config>` (<config>: P, or "
+                                   "P-nocuda with --cuda off), build with all cores: one PA's targets "
+                                   "(paN_* and the Python modules) or everything.")
+    p.add_argument("scope", nargs="?", choices=["pa1", "pa2", "pa3", "common"],
+                   help="only this PA's targets (default: everything)")
     add_build_options(p, "build the reference solutions (preset 'solution'; staff tree only)")
     p.set_defaults(fn=cmd_build)
 
     p = sub.add_parser("test", formatter_class=fmt, help="build, then run CTest and pytest",
-                       description="Build, then run CTest (by labels) and pytest (common/tests/python,\n"
-                                   "paN_*/tests/python) with PYTHONPATH=<build>/python.\n\n"
+                       description="Build what the selected tests need (their test executables and, for\n"
+                                   "pytest, the Python modules), then run CTest (by labels) and pytest\n"
+                                   "(common/tests/python, paN_*/tests/python) with PYTHONPATH=<build>/python.\n\n"
                                    "Without a PA, task, label or -k: in the staff tree (solutions/ exists) the\n"
-                                   "full staff gate runs: (1) stubs.py check-markers, generate --check, leak-check,\n"
-                                   "(2) solution build + every test, (3) student build + the 'common' tests,\n"
-                                   "(4) asan build + the 'common' tests; in a student release, the student\n"
-                                   "build and every public test. Otherwise the student build (or --solution)\n"
-                                   "runs the selected tests.")
+                                   "full staff gate runs, in a virtualenv it makes (build/venv-gate, exactly the\n"
+                                   "pip packages setup installs): (1) stubs.py check-markers, generate --check,\n"
+                                   "leak-check, tools/tests, (2) solution build + every test, (3) student build +\n"
+                                   "the 'common' tests, (4) asan build of the solutions + the common and PA1 tests;\n"
+                                   "in a student release, the student build and every public test. Otherwise the\n"
+                                   "student build (or --solution) runs the selected tests.")
     p.add_argument("scope", nargs="?", choices=["pa1", "pa2", "pa3", "common"],
                    help="only this PA's tests (CTest label paN / common)")
     p.add_argument("--task", help="only this task's tests, e.g. 2.3 (CTest label task2.3; pytest names "
@@ -629,6 +835,11 @@ def parser() -> argparse.ArgumentParser:
                    help="test this preset's build instead")
     p.add_argument("--cuda", choices=["on", "off", "auto"], help="as for build")
     p.add_argument("--jobs", "-j", type=int, help="parallel build and test jobs")
+    venv = p.add_mutually_exclusive_group()
+    venv.add_argument("--keep-venv", action="store_true",
+                      help="staff gate: reuse build/venv-gate if it has every package (default: make it afresh)")
+    venv.add_argument("--no-venv", action="store_true",
+                      help="staff gate: use the Python running this command, no virtualenv")
     p.set_defaults(fn=cmd_test)
 
     p = sub.add_parser("demo", help="build, then run the tensor-library demo",
@@ -677,6 +888,9 @@ def parser() -> argparse.ArgumentParser:
                                    "leak-checks the student repo. Default OUT: $MLSYS_BUILD_ROOT/release. "
                                    "See docs/GRADING.md.")
     p.add_argument("--out", metavar="DIR", help="where to write (default build/release)")
+    p.add_argument("--repo-url", metavar="URL",
+                   help="the student repository's clone URL (default: repo_url in course.json); written "
+                        "into the notebooks and the README")
     p.add_argument("--pa", action="append", choices=["pa1", "pa2", "pa3"],
                    help="only this PA's Gradescope zip (repeatable; default: every rubric)")
     p.add_argument("--jobs", "-j", type=int, help="parallel jobs for building the grader")
@@ -689,6 +903,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args, unknown = ap.parse_known_args(argv)
     if unknown:
         ap.error("unrecognized arguments: " + " ".join(unknown))
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return args.fn(args)
     except Failed as e:

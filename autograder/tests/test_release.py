@@ -1,11 +1,13 @@
 """The release (CTest grader.release, label slow, run by the staff gate): `autograder/release.py` writes a student
-repo that leaks nothing, builds on its own and whose local grader gives the starter code 0, and
+repo that leaks nothing (no solution text, no staff-only text, the repository URL filled in), builds
+on its own and whose local grader gives the starter code 0, and
 a Gradescope zip whose run_autograder, in a simulated /autograder, gives the reference solution
 full marks and the starter code 0, with a results.json valid under results.schema.json.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +22,8 @@ sys.path.insert(0, str(util.REPO / "tools"))
 import stubs  # noqa: E402
 
 PA = "pa1"
+# The release's repository URL in tests (course.json holds the placeholder until staff set it).
+TEST_REPO_URL = "https://github.com/example-course/mlsys-student-test.git"
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +32,8 @@ def release():
     if out.exists():
         shutil.rmtree(str(out))
     r = subprocess.run([sys.executable, str(util.REPO / "autograder" / "release.py"), "--grader", str(util.grader()),
-                        "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+                        "--out", str(out), "--repo-url", TEST_REPO_URL],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
     print(r.stdout[-3000:])
     assert r.returncode == 0, r.stdout
     return out
@@ -64,6 +69,45 @@ def test_student_repo_leaks_nothing(release):
     # The student files are the stubs.
     for f in rubric["student_files"]:
         assert (student / f).read_text() == (util.REPO / f).read_text()
+
+
+# Text that speaks to course staff, not to a student: where the solutions and hidden tests
+# live, how student files are made, placeholders. "staff code" (code students do not edit)
+# is student-facing and allowed; so is the tensor library's "CUDA twin" of an op.
+STAFF_PHRASES = [r"solutions/", r"autograder/hidden", r"(?<!CUDA )\btwins?\b", r"YOUR-ORG",
+                 r"staff[ -](tree|only|gate)", r"course staff", r"never runs", r"tools/stubs\.py",
+                 r"<!-- */?staff-only"]
+# The files a student reads: the READMEs of the repo and of PA1 and the tensor library, the
+# PA1 handout, the notebooks, the Classroom workflow.
+STUDENT_DOCS = ["README.md", "pa1_autodiff/README.md", "common/README.md", "handouts/pa1.md",
+                "handouts/notebooks/pa1.ipynb", "handouts/notebooks/pa2.ipynb",
+                ".github/workflows/classroom.yml"]
+
+
+def test_student_docs_have_no_staff_text(release):
+    student = release / "student"
+    found = []
+    for rel in STUDENT_DOCS:
+        for number, line in enumerate((student / rel).read_text().splitlines(), start=1):
+            found += ["{}:{}: {!r} in {}".format(rel, number, p, line.strip()[:100])
+                      for p in STAFF_PHRASES if re.search(p, line, re.I)]
+    assert not found, "\n".join(found)
+    # The staff README's staff-only sections are gone, the student ones stay.
+    readme = (student / "README.md").read_text()
+    assert "## For course staff" not in readme and "## For students" in readme and "## Layout" in readme
+
+
+def test_the_repository_url_is_filled_in(release):
+    student = release / "student"
+    base = TEST_REPO_URL[:-len(".git")]
+    for pa in ("pa1", "pa2"):
+        nb = json.loads((student / "handouts" / "notebooks" / (pa + ".ipynb")).read_text())
+        setup = "".join(nb["cells"][1]["source"])
+        assert 'REPO_URL = "{}"'.format(TEST_REPO_URL) in setup
+    readme = (student / "README.md").read_text()
+    assert "colab.research.google.com/github/example-course/mlsys-student-test/blob/main/handouts/notebooks/pa1.ipynb" in readme
+    assert base in readme
+    assert not (student / "course.json").exists()
 
 
 def test_leak_check_catches_a_planted_leak(release, tmp_path):
