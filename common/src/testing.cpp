@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <sstream>
 
@@ -97,6 +99,38 @@ Tensor numeric_gradient(const std::function<double(const Tensor&)>& f, const Ten
                   "the analytic gradient disagrees with central finite differences; check the "
                   "chain rule for this op and that broadcast dims are summed back");
 }
+
+// MLSYS_RECORD_AUDIT=1: print, for every test that passes, how many outputs it recorded
+// ("mlsys-record-audit: Suite.Name 3"), so staff can find graded tests that record nothing
+// (tools/record_audit.py). Never active under the grader, which has its own listener.
+}  // namespace mlsys::test
+
+// Referenced by the link option --undefined=mlsys_record_audit_anchor (common/CMakeLists.txt),
+// so this object is linked into every test executable, even one that calls nothing here.
+extern "C" {
+int mlsys_record_audit_anchor = 0;
+}
+
+namespace mlsys::test {
+namespace {
+class RecordAudit : public ::testing::EmptyTestEventListener {
+  void OnTestStart(const ::testing::TestInfo&) override { recording::begin_case(); }
+  void OnTestEnd(const ::testing::TestInfo& info) override {
+    std::string records = recording::take_json();
+    int count = 0;
+    for (size_t i = 0; i + 4 < records.size(); ++i) count += records.compare(i, 5, "{\"k\":") == 0;
+    if (info.result()->Passed() && !info.result()->Skipped())
+      std::fprintf(stderr, "mlsys-record-audit: %s.%s %d\n", info.test_suite_name(), info.name(), count);
+  }
+};
+const bool g_record_audit = [] {
+  const char* audit = std::getenv("MLSYS_RECORD_AUDIT");
+  if (!audit || std::string(audit) != "1" || std::getenv("MLSYS_GRADER_CHANNEL")) return false;
+  recording::enable(1);
+  ::testing::UnitTest::GetInstance()->listeners().Append(new RecordAudit);
+  return true;
+}();
+}  // namespace
 
 std::vector<Device> test_devices() {
   if (cuda_built()) return {Device::CPU, Device::CUDA};
