@@ -131,7 +131,7 @@ void check_gpt_gradient(bool tied) {
   auto loss_sum = [&]() {
     pa3::gpt_forward(acts, p, c, tokens, targets);
     double s = 0;
-    for (float l : acts.losses.to_vector<float>()) s += l;
+    for (float l : acts.head.losses.to_vector<float>()) s += l;
     return s;
   };
   const pa3::GPTParams g = pa3::gpt_zeros_like(p);
@@ -166,6 +166,56 @@ void check_gpt_gradient(bool tied) {
   EXPECT_GT(checked, 100);
 }
 
+// sum(out * r) in double: the scalar whose gradient with respect to `out` is r.
+double weighted_sum(const Tensor& out, const Tensor& r) {
+  const float* o = out.data<float>();
+  const float* w = r.data<float>();
+  double s = 0.0;
+  for (int64_t i = 0; i < out.numel(); ++i) s += static_cast<double>(o[i]) * w[i];
+  return s;
+}
+
+TEST(Pa3ModelGpt, BlockBackwardFiniteDifferences) {
+  // One transformer block (attention + MLP + residuals) with loss sum(out * r). Tolerances as
+  // in test_gpt_layers.cpp: eps 1e-2, |analytic - numeric| <= 2e-3 + 1e-2 |numeric|.
+  const pa3::GPTConfig c = tiny_config(false);
+  const int64_t B = 2, T = 4, C = c.n_embd;
+  const pa3::GPTParams p = pa3::gpt_init(c, 11);
+  randomize(p, 400);
+  const pa3::BlockParams& bp = p.h[0];
+  const Tensor x = mlsys::randn({B, T, C}, 12), r = mlsys::randn({B, T, C}, 13);
+  pa3::BlockActs acts = pa3::block_acts_alloc(c, B, T);
+  auto loss = [&](const Tensor& xx) {
+    pa3::block_forward(acts, bp, xx, c.n_head);
+    return weighted_sum(acts.out, r);
+  };
+  loss(x);
+  const pa3::GPTParams g = pa3::gpt_zeros_like(p);
+  Tensor dx = mlsys::zeros(x.shape());
+  pa3::block_backward(dx, g.h[0], r, acts, bp, x, c.n_head);
+  EXPECT_TRUE(mlsys::test::gradcheck(loss, x, dx, 1e-2, 1e-2, 2e-3)) << "dx";
+  // Every parameter tensor of the block, all elements: perturb it in place through the lambda.
+  const std::vector<std::pair<Tensor, Tensor>> pairs = {
+      {bp.ln1_w, g.h[0].ln1_w},         {bp.ln1_b, g.h[0].ln1_b},
+      {bp.qkv_w, g.h[0].qkv_w},         {bp.qkv_b, g.h[0].qkv_b},
+      {bp.attproj_w, g.h[0].attproj_w}, {bp.attproj_b, g.h[0].attproj_b},
+      {bp.ln2_w, g.h[0].ln2_w},         {bp.ln2_b, g.h[0].ln2_b},
+      {bp.fc_w, g.h[0].fc_w},           {bp.fc_b, g.h[0].fc_b},
+      {bp.fcproj_w, g.h[0].fcproj_w},   {bp.fcproj_b, g.h[0].fcproj_b}};
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    Tensor w = pairs[i].first;
+    const Tensor original = w.clone();
+    auto loss_w = [&](const Tensor& ww) {
+      w.copy_(ww);
+      const double l = loss(x);
+      w.copy_(original);
+      return l;
+    };
+    EXPECT_TRUE(mlsys::test::gradcheck(loss_w, original, pairs[i].second, 1e-2, 1e-2, 2e-3))
+        << "block parameter " << i << " (order of BlockParams)";
+  }
+}
+
 TEST(Pa3ModelGpt, BackwardFiniteDifferencesUntied) { check_gpt_gradient(false); }
 TEST(Pa3ModelGpt, BackwardFiniteDifferencesTied) { check_gpt_gradient(true); }
 
@@ -180,14 +230,14 @@ TEST(Pa3ModelGpt, MicroBatchAccumulationEqualsFullBatchBitForBit) {
   pa3::GPTActs acts;
   const pa3::GPTParams full = pa3::gpt_zeros_like(p);
   pa3::gpt_forward(acts, p, c, tokens, targets);
-  const Tensor full_logits = acts.logits.clone();
+  const Tensor full_logits = acts.head.logits.clone();
   pa3::gpt_backward(full, acts, p, c, tokens, targets, dloss);
   const pa3::GPTParams accum = pa3::gpt_zeros_like(p);
   for (int64_t k = 0; k < 4; ++k) {
     const Tensor x = tokens.slice(0, k, k + 1).contiguous(), y = targets.slice(0, k, k + 1).contiguous();
     pa3::gpt_forward(acts, p, c, x, y);
     // Each row's activations are those of the full batch, bit for bit.
-    EXPECT_EQ(acts.logits.to_vector<float>(),
+    EXPECT_EQ(acts.head.logits.to_vector<float>(),
               full_logits.slice(0, k, k + 1).contiguous().to_vector<float>());
     pa3::gpt_backward(accum, acts, p, c, x, y, dloss);
   }

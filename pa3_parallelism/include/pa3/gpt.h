@@ -11,6 +11,8 @@
 // Fixed vocabulary:  B batch rows, T sequence length (<= block_size), C channels (n_embd),
 //                    NH heads, hs = C / NH head size, V real vocabulary, Vp padded vocabulary,
 //                    L layers. M = B·T rows of a linear layer, K its inputs, N its outputs.
+// Gradients:         d<name> is the gradient of the loss with respect to <name> (dout, dinp,
+//                    dweight), as in llm.c and PA2.
 // Layouts:           activations are row-major [B, T, ...]; a linear layer's weight is
 //                    [N, K] (out, in; PyTorch's nn.Linear), so y = x W^T + b, and a tied LM
 //                    head uses the token embedding [Vp, C] as it is.
@@ -72,9 +74,8 @@ void layernorm_backward(const Tensor& dinp, const Tensor& dweight, const Tensor&
 // undefined Tensor for no bias. Saves nothing (the backward needs inp).
 void linear_forward(const Tensor& out, const Tensor& inp, const Tensor& weight,
                     const Tensor& bias);
-// dinp += dout W;  dweight += dout^T inp;  dbias += sum over rows of dout. dinp may be an
-// undefined Tensor (no input gradient wanted); dbias must be undefined exactly when the
-// forward had no bias.
+// dinp += dout W;  dweight += dout^T inp;  dbias += sum over rows of dout. dinp and dbias may
+// be undefined Tensors: that gradient is not computed (no input gradient wanted, no bias).
 void linear_backward(const Tensor& dinp, const Tensor& dweight, const Tensor& dbias,
                      const Tensor& dout, const Tensor& inp, const Tensor& weight);
 
@@ -220,19 +221,37 @@ void block_backward(const Tensor& dx, const BlockParams& grads, const Tensor& do
                     const BlockActs& acts, const BlockParams& p, const Tensor& x,
                     int64_t n_head);
 
-// Activations of the whole model for one (B, T).
+// Activations of the head (final LayerNorm, LM head, cross-entropy) for one (B, T).
+struct HeadActs {
+  Tensor lnf, lnf_mean, lnf_rstd;  // [B,T,C], [B,T], [B,T]
+  Tensor logits;                   // [B,T,Vp]
+  Tensor probs;                    // [B,T,Vp]  (only after a forward with targets)
+  Tensor losses;                   // [B,T]
+};
+HeadActs head_acts_alloc(const GPTConfig& config, int64_t B, int64_t T);
+
+// x [B,T,C] (the last block's output) -> acts.logits = LN_f(x) lm_head^T; with targets also
+// probs and losses, and returns the mean loss (NaN without targets). Uses params.lnf_w,
+// params.lnf_b and params.lm_head only.
+float head_forward(HeadActs& acts, const GPTParams& params, const GPTConfig& config,
+                   const Tensor& x, const Tensor& targets);
+// dx [B,T,C] and grads.lnf_w, grads.lnf_b, grads.lm_head accumulated (+=) for the loss
+// sum over positions of dloss * losses[b,t]. Needs the forward's x and acts.
+void head_backward(const Tensor& dx, const GPTParams& grads, const HeadActs& acts,
+                   const GPTParams& params, const GPTConfig& config, const Tensor& x,
+                   const Tensor& targets, float dloss);
+
+// Activations of the whole model for one (B, T). A pipeline stage can run the same pieces on
+// its own: embedding_forward (first stage), block_forward per owned block, head_forward (last).
 struct GPTActs {
   int64_t B = 0, T = 0;
   Tensor encoded;                 // [B,T,C] embedding output = block 0's input
   std::vector<BlockActs> blocks;  // block l's input is encoded (l = 0) or blocks[l-1].out
-  Tensor lnf, lnf_mean, lnf_rstd; // [B,T,C], [B,T], [B,T]
-  Tensor logits;                  // [B,T,Vp]
-  Tensor probs;                   // [B,T,Vp]  (only after a forward with targets)
-  Tensor losses;                  // [B,T]
+  HeadActs head;                  // the head's input is blocks[L-1].out
 };
 GPTActs gpt_acts_alloc(const GPTConfig& config, int64_t B, int64_t T);
 
-// tokens int32 [B,T] (T <= block_size) -> acts.logits. With targets (int32 [B,T], each < V)
+// tokens int32 [B,T] (T <= block_size) -> acts.head.logits. With targets (int32 [B,T], each < V)
 // also probs and losses, and returns the mean loss; with an undefined targets returns NaN.
 // Re-allocates acts when (B, T) changed.
 float gpt_forward(GPTActs& acts, const GPTParams& params, const GPTConfig& config,

@@ -26,7 +26,7 @@ inline void check_tensor(const char* op, const char* arg, const mlsys::Tensor& t
   }
 }
 
-// Checks that `t` is a defined tensor with at least one dim, last dim `last` if last >= 0.
+// Checks that `t` is a defined tensor with at least `min_dim` dims.
 inline void check_rank(const char* op, const char* arg, const mlsys::Tensor& t, int64_t min_dim) {
   if (!t.defined()) fail(op, arg, "expected a tensor, got an undefined tensor");
   if (t.dim() < min_dim) {

@@ -227,12 +227,18 @@ GPTActs gpt_acts_alloc(const GPTConfig& config, int64_t B, int64_t T) {
                                     std::to_string(config.block_size) + ", got B = " +
                                     std::to_string(B) + ", T = " + std::to_string(T));
   }
-  const int64_t C = config.n_embd, Vp = config.padded_vocab_size;
   GPTActs a;
   a.B = B;
   a.T = T;
-  a.encoded = mlsys::empty({B, T, C});
+  a.encoded = mlsys::empty({B, T, config.n_embd});
   for (int64_t l = 0; l < config.n_layer; ++l) a.blocks.push_back(block_acts_alloc(config, B, T));
+  a.head = head_acts_alloc(config, B, T);
+  return a;
+}
+
+HeadActs head_acts_alloc(const GPTConfig& config, int64_t B, int64_t T) {
+  const int64_t C = config.n_embd, Vp = config.padded_vocab_size;
+  HeadActs a;
   a.lnf = mlsys::empty({B, T, C});
   a.lnf_mean = mlsys::empty({B, T});
   a.lnf_rstd = mlsys::empty({B, T});
@@ -240,6 +246,22 @@ GPTActs gpt_acts_alloc(const GPTConfig& config, int64_t B, int64_t T) {
   a.probs = mlsys::empty({B, T, Vp});
   a.losses = mlsys::empty({B, T});
   return a;
+}
+
+float head_forward(HeadActs& a, const GPTParams& p, const GPTConfig& config, const Tensor& x,
+                   const Tensor& targets) {
+  layernorm_forward(a.lnf, a.lnf_mean, a.lnf_rstd, x, p.lnf_w, p.lnf_b);
+  linear_forward(a.logits, a.lnf, p.lm_head, Tensor());
+  if (!targets.defined()) return std::numeric_limits<float>::quiet_NaN();
+  return crossentropy_forward(a.losses, a.probs, a.logits, targets, config.vocab_size);
+}
+
+void head_backward(const Tensor& dx, const GPTParams& g, const HeadActs& a, const GPTParams& p,
+                   const GPTConfig& config, const Tensor& x, const Tensor& targets, float dloss) {
+  Tensor dlogits = mlsys::zeros(a.logits.shape()), dlnf = mlsys::zeros(a.lnf.shape());
+  crossentropy_backward(dlogits, a.probs, targets, config.vocab_size, dloss);
+  linear_backward(dlnf, g.lm_head, Tensor(), dlogits, a.lnf, p.lm_head);
+  layernorm_backward(dx, g.lnf_w, g.lnf_b, dlnf, x, p.lnf_w, a.lnf_mean, a.lnf_rstd);
 }
 
 namespace {
@@ -275,10 +297,7 @@ float gpt_forward(GPTActs& acts, const GPTParams& params, const GPTConfig& confi
     block_forward(acts.blocks[l], params.h[l], x, config.n_head);
     x = acts.blocks[l].out;
   }
-  layernorm_forward(acts.lnf, acts.lnf_mean, acts.lnf_rstd, x, params.lnf_w, params.lnf_b);
-  linear_forward(acts.logits, acts.lnf, params.lm_head, Tensor());
-  if (!targets.defined()) return std::numeric_limits<float>::quiet_NaN();
-  return crossentropy_forward(acts.losses, acts.probs, acts.logits, targets, config.vocab_size);
+  return head_forward(acts.head, params, config, x, targets);
 }
 
 void gpt_backward(const GPTParams& grads, const GPTActs& acts, const GPTParams& params,
@@ -293,12 +312,8 @@ void gpt_backward(const GPTParams& grads, const GPTActs& acts, const GPTParams& 
   auto z = [](const Tensor& t) { return mlsys::zeros(t.shape()); };
   const int64_t L = config.n_layer;
   const Tensor& last = L > 0 ? acts.blocks[L - 1].out : acts.encoded;
-  // loss -> logits -> ln_f
-  Tensor dlogits = z(acts.logits), dlnf = z(acts.lnf), dx = z(last);
-  crossentropy_backward(dlogits, acts.probs, targets, config.vocab_size, dloss);
-  linear_backward(dlnf, grads.lm_head, Tensor(), dlogits, acts.lnf, params.lm_head);
-  layernorm_backward(dx, grads.lnf_w, grads.lnf_b, dlnf, last, params.lnf_w, acts.lnf_mean,
-                     acts.lnf_rstd);
+  Tensor dx = z(last);
+  head_backward(dx, grads, acts.head, params, config, last, targets, dloss);
   // blocks, last to first
   for (int64_t l = L - 1; l >= 0; --l) {
     const Tensor& x = l > 0 ? acts.blocks[l - 1].out : acts.encoded;
@@ -321,7 +336,7 @@ int32_t gpt_next_token(const GPTParams& params, const GPTConfig& config,
   std::vector<int32_t> window(context.end() - T, context.end());
   GPTActs acts;
   gpt_forward(acts, params, config, mlsys::from_vector(window, {1, T}), Tensor());
-  const float* z = acts.logits.data<float>() + (T - 1) * config.padded_vocab_size;
+  const float* z = acts.head.logits.data<float>() + (T - 1) * config.padded_vocab_size;
   const int64_t V = config.vocab_size;
   int32_t best = 0;
   for (int64_t i = 1; i < V; ++i) best = z[i] > z[best] ? static_cast<int32_t>(i) : best;
