@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "cpu_kernels.h"
+#include "mlsys/memory_stats.h"
 #include "mlsys/random.h"
 
 namespace mlsys {
@@ -169,9 +170,11 @@ Storage::Storage(size_t nbytes, Device device) : nbytes_(nbytes), device_(device
   } else {
     data_ = detail::cuda_alloc(std::max<size_t>(nbytes, 1));
   }
+  if (device == Device::CPU) memory::on_alloc(data_, nbytes);  // per-tag accounting
 }
 
 Storage::~Storage() {
+  if (device_ == Device::CPU) memory::on_free(data_);
   if (data_ == inline_) return;
   if (device_ == Device::CPU)
     host_cache().release(data_, host_bytes(nbytes_));

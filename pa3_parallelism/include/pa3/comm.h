@@ -251,6 +251,9 @@ class RankFailed : public mlsys::Error {
 
 // Threads backend: runs fn on `world` ranks, one thread each, and returns when all are done.
 // If any rank throws, the others are stopped and the first failure is rethrown as RankFailed.
+// Each rank thread runs with memory tag = its rank (mlsys/memory_stats.h), its peak reset at
+// the start: mlsys::memory::usage(comm.rank()) is the host tensor memory that rank holds.
+// (launch on the MPI backend tags the process with its rank the same way.)
 void run_ranks(int world, const std::function<void(Communicator&)>& fn);
 
 // MPI backend. mpi_built() says whether this build has it (CMake option MLSYS_MPI and an

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "comm_internal.h"
+#include "mlsys/memory_stats.h"
 #include "pa3/backend.h"
 
 namespace pa3 {
@@ -327,6 +328,7 @@ int launch_mpi(const LaunchOptions& options, const std::function<void(Communicat
     mpi_finalize();
     return 1;
   }
+  mlsys::memory::ScopedTag memory_tag(world.rank());
   try {
     fn(world);
   } catch (const std::exception& e) {

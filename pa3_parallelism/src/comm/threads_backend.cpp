@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "comm_internal.h"
+#include "mlsys/memory_stats.h"
 #include "pa3/backend.h"
 
 namespace pa3 {
@@ -401,6 +402,9 @@ void run_ranks(int world_size, const std::function<void(Communicator&)>& fn) {
   threads.reserve(world_size);
   for (int r = 0; r < world_size; ++r) {
     threads.emplace_back([&, r] {
+      // Tensors this rank allocates are counted under tag r (mlsys/memory_stats.h).
+      mlsys::memory::ScopedTag memory_tag(r);
+      mlsys::memory::reset_peak(r);
       try {
         Communicator comm(std::make_shared<ThreadBackend>(world, everyone, r, 0, "world"));
         fn(comm);
