@@ -28,9 +28,13 @@
 // ... in this order, and a weight gradient accumulates row after row in row order. Hence
 //   - one row's forward result does not depend on the other rows in the batch (any data
 //     parallel split of the rows computes bit-identical activations), nor on which other
-//     output columns are computed (a column-parallel shard is bit-identical);
+//     output columns are computed (a column-parallel shard is bit-identical), and attention
+//     computes every head on its own (a rank holding some of the heads gets their exact bits);
 //   - backward over rows [0, M) in one call == backward over [0, M/2) then [M/2, M) into the
 //     same gradients, bit for bit (gradient accumulation == the full batch).
+// What is NOT bit-identical: anything that splits a sum (a row-parallel linear layer's partial
+// products added across ranks, gradients summed across data-parallel ranks in another order).
+// Compare those with a tolerance.
 // The library is compiled with -ffp-contract=off so that a*b+c is never fused differently in
 // different call sites.
 #pragma once
