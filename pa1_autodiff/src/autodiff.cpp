@@ -43,12 +43,13 @@ namespace pa1 {
 // 1. order = topological_sort({output}). If some wrt[i] is not in it, throw mlsys::Error
 //    whose message names that node (wrt[i]->describe()) and says the output does not depend
 //    on it.
-// 2. A hash map from node (address) to its adjoint so far (std::unordered_map, or the faster
-//    NodeMap of node_map.h); seed the output's entry with output_grad, or ones_like(output).
+// 2. A hash map from node (address) to its adjoint so far, a running sum (std::unordered_map,
+//    or NodeMap of node_map.h); seed the output's entry with output_grad, or ones_like(output).
 // 3. For each node in reverse order that has an entry, the entry is now complete. Leaves stop
 //    here. For a compute node, input_gradients(node, adjoint) gives one node per input; add
 //    each non-null one to that input's entry: store it when the input has none yet, otherwise
-//    replace the entry with add(entry, it).
+//    replace the entry with add(entry, it). (So a node with k contributions costs k - 1 add
+//    nodes, and none when it has one.)
 // 4. Return the adjoint of each wrt[i], in order; zeros_like(wrt[i]) when it got none (the
 //    output depends on it only through non-differentiable inputs, such as labels).
 //

@@ -1,21 +1,22 @@
-// Internal: NodeMap<V>, a map from node to a value, for graph algorithms that visit every node
-// once (the executor's planning, topological_sort, gradients), and prefetch_node for the same
-// walks.
+// NodeMap<V>: a map from node to a value, for walks that visit the nodes of a graph once (the
+// executor's planning; topological_sort and gradients() may use it instead of
+// std::unordered_map):
 //
 //   NodeMap<int32_t> pos;                       // empty
 //   auto [p, fresh] = pos.emplace(n.get(), 7);  // p -> the value (the old one when !fresh)
 //   if (int32_t* q = pos.find(n.get())) ...     // nullptr when absent
 //
-// Keyed by the node's id. Ids are unique and increase in creation order, and a graph's nodes
-// are mostly made one after the other, so the map is a table of pages, each a flat array over
-// kPageSize consecutive ids: a lookup is one probe into a small page table (which stays in
-// cache) and one array access next to the previous one. std::unordered_map keyed by address
-// allocates a list node per entry and lands on a random cache line per lookup; on a
-// 100,000-node graph that was most of the time of planning and of reverse mode. Memory is one
-// page (kPageSize = 64 values and flags) per run of 64 ids that holds any key: at worst one
-// page per key, for a graph whose nodes were each made far apart from the others. Values
-// never move: pointers returned by find/emplace stay valid as long as the map. Entries cannot
-// be erased.
+// Values never move: pointers returned by find/emplace stay valid as long as the map. Entries
+// cannot be erased.
+//
+// How it works (staff): keyed by the node's id. Ids are unique and increase in creation
+// order, and a graph's nodes are mostly made one after the other, so the map is a table of
+// pages, each a flat array over kPageSize consecutive ids: a lookup is one probe into a small
+// page table (which stays in cache) and one array access next to the previous one.
+// std::unordered_map keyed by address allocates a list node per entry and lands on a random
+// cache line per lookup. Memory is one page (kPageSize = 64 values and flags) per run of 64
+// ids that holds any key: at worst one page per key, for a graph whose nodes were each made
+// far apart from the others.
 #pragma once
 
 #include <algorithm>
@@ -28,19 +29,6 @@
 #include "pa1/graph.h"
 
 namespace pa1 {
-
-// Asks the memory system for a node (the four cache lines of kind, op, inputs, name, shape,
-// dtype and id) without waiting for it. The nodes of a big graph lie all over the heap, and a
-// walk that touches them one after the other stalls on every one; prefetching the next few
-// (or all inputs of the current one at once) lets those misses overlap.
-inline void prefetch_node(const Node* n) {
-  if (n == nullptr) return;
-  const char* p = reinterpret_cast<const char*>(n);
-  __builtin_prefetch(p);
-  __builtin_prefetch(p + 64);
-  __builtin_prefetch(p + 128);
-  __builtin_prefetch(&n->id);
-}
 
 template <typename V>
 class NodeMap {

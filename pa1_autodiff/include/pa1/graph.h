@@ -49,8 +49,6 @@ struct RunContext {
   bool training = true;   // false: dropout is the identity
 };
 
-// (The fields that walks over a big graph read, kind to inputs, come first: with the shared_ptr
-// control block in front of them they share one cache line.)
 struct Node {
   NodeKind kind;
   DType dtype;

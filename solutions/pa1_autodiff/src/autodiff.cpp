@@ -43,12 +43,13 @@ namespace pa1 {
 // 1. order = topological_sort({output}). If some wrt[i] is not in it, throw mlsys::Error
 //    whose message names that node (wrt[i]->describe()) and says the output does not depend
 //    on it.
-// 2. A hash map from node (address) to its adjoint so far (std::unordered_map, or the faster
-//    NodeMap of node_map.h); seed the output's entry with output_grad, or ones_like(output).
+// 2. A hash map from node (address) to its adjoint so far, a running sum (std::unordered_map,
+//    or NodeMap of node_map.h); seed the output's entry with output_grad, or ones_like(output).
 // 3. For each node in reverse order that has an entry, the entry is now complete. Leaves stop
 //    here. For a compute node, input_gradients(node, adjoint) gives one node per input; add
 //    each non-null one to that input's entry: store it when the input has none yet, otherwise
-//    replace the entry with add(entry, it).
+//    replace the entry with add(entry, it). (So a node with k contributions costs k - 1 add
+//    nodes, and none when it has one.)
 // 4. Return the adjoint of each wrt[i], in order; zeros_like(wrt[i]) when it got none (the
 //    output depends on it only through non-differentiable inputs, such as labels).
 //
@@ -64,38 +65,38 @@ std::vector<NodePtr> gradients(const NodePtr& output, const std::vector<NodePtr>
     PA1_CHECK(output_grad->shape.size() == output->shape.size(), "gradients", "output_grad ",
               output_grad->describe(), " must have the shape of output ", output->describe());
   // BEGIN SOLUTION PA1 Task 2.2
+  // 1. The nodes the output depends on, each after its inputs; every wrt node must be one.
   const std::vector<NodePtr> order = topological_sort({output});
-  NodeMap<char> seen;  // wrt node -> 1 once met in the graph
-  for (const NodePtr& w : wrt) seen.emplace(w.get(), 0);
+  NodeMap<bool> met;  // wrt node -> whether the order holds it
+  for (const NodePtr& w : wrt) met.emplace(w.get(), false);
   for (const NodePtr& n : order)
-    if (char* s = seen.find(n.get())) *s = 1;
+    if (bool* m = met.find(n.get())) *m = true;
   for (const NodePtr& w : wrt)
-    PA1_CHECK(*seen.find(w.get()), "gradients", "node ", w->describe(),
+    PA1_CHECK(*met.find(w.get()), "gradients", "node ", w->describe(),
               " is not in the graph of output ", output->describe(),
               ": the output does not depend on it");
 
+  // 2-3. Adjoints as running sums, completed in reverse topological order.
   NodeMap<NodePtr> adjoint;
   adjoint.emplace(output.get(), output_grad ? output_grad : ones_like(output));
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    if (order.rend() - it > 8) prefetch_node(it[8].get());  // the node 8 steps ahead (node_map.h)
-    const Node* node = it->get();
+    const NodePtr& node = *it;
     if (node->is_leaf()) continue;
-    const NodePtr* found = adjoint.find(node);
-    if (!found) continue;  // no gradient reaches this node
-    const NodePtr grad = *found;  // emplace below may move the map's values
-    std::vector<NodePtr> grads = input_gradients(*it, grad);
+    const NodePtr* grad = adjoint.find(node.get());
+    if (grad == nullptr) continue;  // no gradient reaches this node
+    std::vector<NodePtr> grads = input_gradients(node, *grad);
     for (size_t i = 0; i < grads.size(); ++i) {
       if (!grads[i]) continue;
-      auto [entry, fresh] = adjoint.emplace(node->inputs[i].get(), grads[i]);
-      if (!fresh) *entry = add(*entry, grads[i]);
+      auto [sum, fresh] = adjoint.emplace(node->inputs[i].get(), grads[i]);
+      if (!fresh) *sum = add(*sum, grads[i]);
     }
   }
 
+  // 4. The wrt nodes' adjoints; zeros for one that no gradient reached.
   std::vector<NodePtr> result;
-  result.reserve(wrt.size());
   for (const NodePtr& w : wrt) {
-    const NodePtr* found = adjoint.find(w.get());
-    result.push_back(found ? *found : zeros_like(w));
+    const NodePtr* grad = adjoint.find(w.get());
+    result.push_back(grad ? *grad : zeros_like(w));
   }
   return result;
   // END SOLUTION
