@@ -164,11 +164,42 @@ TEST(MpiComm, ErrorsAreClear) {
   comm.barrier();
 }
 
+// Both ranks receive first: each gets a deadline error naming itself and its peer.
+TEST(MpiComm, DeadlockIsAnError) {
+  Communicator comm = pa3::mpi_world();
+  if (comm.rank() > 1) {
+    comm.barrier();
+    return;
+  }
+  {
+    pa3::ScopedDeadline deadline(1.0);
+    const int other = 1 - comm.rank();
+    try {
+      comm.recv(mlsys::zeros({2}), other, 21);
+      ADD_FAILURE() << "no throw";
+    } catch (const mlsys::Error& e) {
+      std::string expected = "rank " + std::to_string(comm.rank()) + " (mpi) receiving from rank " +
+                             std::to_string(other) + " (tag 21";
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("deadline of 1 s exceeded"), std::string::npos);
+    }
+  }
+  comm.barrier();
+}
+
 int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--launch-check") == 0) {
       argv[i] = const_cast<char*>("--backend=mpi");
       return pa3::launch(argc, argv, [](Communicator&) {});
+    }
+    // Rank 1 throws while rank 0 waits for it: launch must end every process at once.
+    if (std::strcmp(argv[i], "--launch-fail") == 0) {
+      argv[i] = const_cast<char*>("--backend=mpi");
+      return pa3::launch(argc, argv, [](Communicator& comm) {
+        if (comm.rank() == 1) throw mlsys::Error("deliberate failure");
+        comm.recv(mlsys::zeros({1}), 1);
+      });
     }
   }
   ::testing::InitGoogleTest(&argc, argv);

@@ -49,10 +49,11 @@ int checked_count(size_t count, const char* op) {
   return static_cast<int>(count);
 }
 
-// Polls `req` until it completes or the deadline passes (then cancels it and throws the
-// message `describe` gives).
+// Polls `req` until it completes or the deadline passes, then throws the message `describe`
+// gives. A point-to-point request is cancelled first; a collective one cannot be (MPI forbids
+// it) and is left to MPI_Abort, which launch calls after the error.
 void poll(MPI_Request& req, MPI_Status* status, const std::string& op,
-          const std::function<std::string()>& describe) {
+          const std::function<std::string()>& describe, bool cancellable = true) {
   const double seconds = deadline();
   const auto start = Clock::now();
   for (int spins = 0;; ++spins) {
@@ -69,8 +70,10 @@ void poll(MPI_Request& req, MPI_Status* status, const std::string& op,
     }
     if (flag) return;
     if (std::chrono::duration<double>(Clock::now() - start).count() > seconds) {
-      MPI_Cancel(&req);
-      MPI_Request_free(&req);
+      if (cancellable) {
+        MPI_Cancel(&req);
+        MPI_Request_free(&req);
+      }
       std::ostringstream os;
       os << "pa3::" << op << ": deadline of " << seconds << " s exceeded: " << describe()
          << ". (The MPI backend cannot see the other processes; run the same program with "
@@ -262,10 +265,13 @@ class MpiBackend : public Backend {
   }
 
   void wait_collective(MPI_Request& req, const char* op) {
-    poll(req, MPI_STATUS_IGNORE, op, [&] {
-      return "rank " + std::to_string(rank_) + " (mpi) in " + op + " on communicator '" +
-             name_ + "'";
-    });
+    poll(
+        req, MPI_STATUS_IGNORE, op,
+        [&] {
+          return "rank " + std::to_string(rank_) + " (mpi) in " + op + " on communicator '" +
+                 name_ + "'";
+        },
+        /*cancellable=*/false);
   }
 
   MPI_Comm user_;
