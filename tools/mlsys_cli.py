@@ -820,8 +820,8 @@ def parser() -> argparse.ArgumentParser:
                                    "student build (or --solution) runs the selected tests.")
     p.add_argument("scope", nargs="?", choices=["pa1", "pa2", "pa3", "common"],
                    help="only this PA's tests (CTest label paN / common)")
-    p.add_argument("--task", help="only this task's tests, e.g. 2.3 (CTest label task2.3; pytest names "
-                                  "containing task2_3)")
+    p.add_argument("--task", help="only this task's tests, e.g. 2.2 (CTest label task2.2; pytest names "
+                                  "containing task2_2)")
     who = p.add_mutually_exclusive_group()
     who.add_argument("--solution", action="store_true", help="test the reference solutions (staff tree)")
     who.add_argument("--student", action="store_true", help="test the student files")
