@@ -181,7 +181,7 @@ def ensure_deps(pip_modules: Sequence[str], optional: Sequence[str] = (), verbos
     else:
         say("no dpkg: not Debian/Ubuntu, so apt packages are not checked; install the equivalents of: "
             + " ".join(APT_PACKAGES))
-    if verbose:
+    if verbose and pip_modules:
         say("checking Python modules for {}: {}".format(sys.executable, " ".join(pip_modules)))
     pip_missing = missing_pip(pip_modules)
     if pip_missing and os.environ.get(GATE_VENV_VAR):
@@ -198,7 +198,7 @@ def ensure_deps(pip_modules: Sequence[str], optional: Sequence[str] = (), verbos
                 " ".join(required_still), sys.executable, " ".join(required_still)))
         if still:
             say("warning: could not install {} (only the notebooks need them)".format(" ".join(still)))
-    elif verbose:
+    elif verbose and pip_modules:
         say("pip: all {} modules importable".format(len(pip_modules)))
     return installed
 
