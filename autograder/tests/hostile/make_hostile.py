@@ -7,11 +7,15 @@ Each folder here is one submission, described by variant.json:
   base           "solution" (every student file, byte for byte from solutions/) or "starter" (none)
   file, snippet  the hostile change: snippet.cpp is inserted right after the first
                  BEGIN SOLUTION marker of solutions/<file> (the start of the student region),
-                 with prelude.h on top (helpers such as mlsys_hostile_case("Suite.Case"))
+                 with prelude.h on top (helpers such as mlsys_hostile_case("Suite.Case"));
+                 @COURSE_TREE@ in it becomes the course tree's path (what the grader gets as --tree)
   copy_solution  more files taken from solutions/ (with base "starter")
   starter        files replaced by the starter version (with base "solution")
   extra_files    {repo path: file in this folder}: files that are not student files
   expect         what the grader must make of it (checked by test_pa1_grading.py)
+
+Folders with a fake.json instead are attacks on the fake course (fixtures/fakepa), graded by
+test_hostile_leaks.py; some folders hold both versions of one attack.
 
 The student files themselves are generated, never committed, so they follow the solutions as
 they change and no solution text sits outside solutions/ (the leak check stays clean).
@@ -72,8 +76,8 @@ def build(name: str, out: Path, root: Path = REPO) -> Path:
     for f in s.get("starter", []):
         files[f] = (root / f).read_text()
     if "file" in s:
-        files[s["file"]] = hostile_text((root / "solutions" / s["file"]).read_text(),
-                                        (HERE / name / s["snippet"]).read_text())
+        snippet = (HERE / name / s["snippet"]).read_text().replace("@COURSE_TREE@", str(root.resolve()))
+        files[s["file"]] = hostile_text((root / "solutions" / s["file"]).read_text(), snippet)
     for rel, local in s.get("extra_files", {}).items():
         files[rel] = (HERE / name / local).read_text()
     for rel, text in files.items():
