@@ -1,9 +1,11 @@
 // PA1 Task 2.2 — gradients() (src/autodiff.cpp): reverse-mode accumulation.
 //
-// The first group uses small test ops defined here, whose gradients are built only from
-// themselves, so it checks gradients() alone; expected values are closed forms worked out by
-// hand. The second group (Task2_2_WithOps) differentiates real ops: those also need the op
-// gradients of Task 1 and are checked against finite differences.
+// The first group (Task2_2_Gradients) uses small test ops defined here, whose gradients are
+// built only from themselves, so it checks gradients() alone (with the staff's
+// topological_sort in grading); expected values are closed forms worked out by hand. The
+// second group (Task2_2_WithOps) also needs the op gradients of Task 1: it differentiates real
+// ops (checked against finite differences), and gradients of gradients whose accumulation
+// made add nodes (add's gradient is Task 1.1).
 #include <cmath>
 
 #include "pa1_test_util.h"
@@ -211,14 +213,17 @@ TEST(Task2_2_Gradients, ManyPaths) {
 }
 
 TEST(Task2_2_Gradients, SecondDerivative) {
-  // f = sum(x^3); df/dx = 3 x^2; the gradient of sum(df/dx * v) is 6 x v.
-  NodePtr x = placeholder("x", {3}), v = placeholder("v", {3});
-  NodePtr f = tsum(tmul(tmul(x, x), x));
+  // f = sum(exp(x) * c); df/dx = c exp(x); the gradient of sum(df/dx * v) is c exp(x) v.
+  // No node gets two contributions in either pass, so no add node is made or differentiated
+  // (SecondDerivativeThroughSums below does that).
+  NodePtr x = placeholder("x", {3}), v = placeholder("v", {3}), c = placeholder("c", {3});
+  NodePtr f = tsum(tmul(texp(x), c));
   NodePtr df = gradients(f, {x})[0];
   NodePtr hv = gradients(tsum(tmul(df, v)), {x})[0];
-  FeedDict feeds{{x, vec({1, -2, 0.5f})}, {v, vec({1, 1, 2})}};
-  MLSYS_EXPECT_ALLCLOSE(eval(df, feeds), vec({3, 12, 0.75f}));
-  MLSYS_EXPECT_ALLCLOSE(eval(hv, feeds), vec({6, -12, 6}));
+  Tensor xv = vec({0.5f, -1.f, 0.f}), vv = vec({1, 1, 2}), cv = vec({2, -1, 3});
+  FeedDict feeds{{x, xv}, {v, vv}, {c, cv}};
+  MLSYS_EXPECT_ALLCLOSE(eval(df, feeds), mlsys::exp(xv) * cv);
+  MLSYS_EXPECT_ALLCLOSE(eval(hv, feeds), mlsys::exp(xv) * cv * vv);
 }
 
 // ============================================================================================
@@ -264,4 +269,17 @@ TEST(Task2_2_WithOps, SharedWeightsAndScalarOperators) {
   std::vector<NodePtr> g = gradients(f, {w, x});
   EXPECT_TRUE(mlsys::test::allclose(eval(g[0], feeds), numeric(f, w, feeds), 1e-2, 1e-3));
   EXPECT_TRUE(mlsys::test::allclose(eval(g[1], feeds), numeric(f, x, feeds), 1e-2, 1e-3));
+}
+
+TEST(Task2_2_WithOps, SecondDerivativeThroughSums) {
+  // f = sum(x^3) with the test ops: x gets three contributions, which your accumulation adds
+  // with add nodes, so differentiating df/dx = 3 x^2 again goes through add's gradient (Task
+  // 1.1). The gradient of sum(df/dx * v) is 6 x v.
+  NodePtr x = placeholder("x", {3}), v = placeholder("v", {3});
+  NodePtr f = tsum(tmul(tmul(x, x), x));
+  NodePtr df = gradients(f, {x})[0];
+  NodePtr hv = gradients(tsum(tmul(df, v)), {x})[0];
+  FeedDict feeds{{x, vec({1, -2, 0.5f})}, {v, vec({1, 1, 2})}};
+  MLSYS_EXPECT_ALLCLOSE(eval(df, feeds), vec({3, 12, 0.75f}));
+  MLSYS_EXPECT_ALLCLOSE(eval(hv, feeds), vec({6, -12, 6}));
 }
