@@ -6,6 +6,13 @@
 // output's old contents (NaN) must not leak in, the padding columns of every array must be
 // neither read (they hold NaN) nor written (they hold a sentinel), and inputs stay unchanged.
 // A failure prints the first mismatching elements, the max error and a hint.
+//
+// Every check also records its output (mlsys/recording.h) for the official grader, which
+// compares it with the reference solution's: C, y, mean, rstd, the packed panels. The
+// tolerances of the checks here are per element; a record takes one absolute tolerance per
+// array, the largest per-element tolerance of that array (so a correct output never fails the
+// comparison, and a wrong one is still off by far more: see each check's comment). What is
+// not recorded (padding untouched, inputs unchanged) is checked by the assertions only.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -22,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "mlsys/recording.h"
 #include "mlsys/tensor.h"
 #include "pa2/cpu.h"
 
@@ -48,6 +56,22 @@ struct Strided {
   float& at(int64_t i, int64_t j) { return data[static_cast<size_t>(i * ld + j)]; }
   float at(int64_t i, int64_t j) const { return data[static_cast<size_t>(i * ld + j)]; }
 };
+
+// Records the rows x cols body of `s` (not its padding) for the grader.
+inline void record_body(const std::string& label, const Strided& s, double rtol, double atol) {
+  if (!mlsys::test::recording::enabled()) return;
+  std::vector<double> v;
+  v.reserve(static_cast<size_t>(s.rows * s.cols));
+  for (int64_t i = 0; i < s.rows; ++i)
+    for (int64_t j = 0; j < s.cols; ++j) v.push_back(s.at(i, j));
+  mlsys::test::recording::record_floats(label, {s.rows, s.cols}, v, rtol, atol);
+}
+
+// Records floats [0, n) of a flat array for the grader.
+inline void record_flat(const std::string& label, const float* p, int64_t n, double rtol, double atol) {
+  if (!mlsys::test::recording::enabled()) return;
+  mlsys::test::recording::record_floats(label, {n}, std::vector<double>(p, p + n), rtol, atol);
+}
 
 // Bitwise equality (NaN == NaN): for "input unchanged" and "padding untouched".
 inline bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
@@ -162,6 +186,7 @@ inline ::testing::AssertionResult check_matmul(MatmulFn fn, const MatmulCase& c)
 
   Report report(describe(c));
   const double factor = 4.0 * std::sqrt(double(K)) * 2 * kU;
+  record_body("C", C, 0.0, factor * bound.maxCoeff());
   for (int64_t i = 0; i < M; ++i) {
     for (int64_t j = 0; j < N; ++j) report.compare(i, j, C.at(i, j), exact(i, j), factor * bound(i, j));
     for (int64_t j = N; j < C.ld; ++j)
@@ -228,6 +253,7 @@ inline ::testing::AssertionResult check_softmax(SoftmaxFn fn, const RowsCase& c,
 
   Report report(describe(c, "softmax_forward"));
   const double rtol = (16 + 4 * std::sqrt(double(c.cols))) * kU;
+  record_body("y", out, rtol, 1e-35);
   for (int64_t r = 0; r < c.rows; ++r) {
     double m = -std::numeric_limits<double>::infinity(), s = 0;
     for (int64_t k = 0; k < c.cols; ++k) m = std::max(m, double(x0[size_t(r * x.ld + k)]));
@@ -288,6 +314,7 @@ inline ::testing::AssertionResult check_layernorm(LayernormFn fn, const RowsCase
      o.stats ? rstd.data() : nullptr, c.rows, c.cols, x.ld, out.ld, o.eps);
 
   Report report(describe(c, "layernorm_forward"));
+  double max_tol_y = 0, max_tol_mean = 0;  // for the records
   for (int64_t r = 0; r < c.rows; ++r) {
     double mu = 0, var = 0;
     for (int64_t k = 0; k < c.cols; ++k) mu += x0[size_t(r * x.ld + k)];
@@ -303,6 +330,7 @@ inline ::testing::AssertionResult check_layernorm(LayernormFn fn, const RowsCase
       double want = z * g + b;
       double tol = 4 * kU * std::fabs(g) * rs * std::fabs(mu) + 32 * kU * (std::fabs(g * z) + std::fabs(b)) + 1e-6;
       report.compare(r, k, out.at(r, k), want, tol);
+      max_tol_y = std::max(max_tol_y, tol);
     }
     for (int64_t k = c.cols; k < out.ld; ++k) {
       float expect = c.in_place ? kNaN : kSentinel;
@@ -310,11 +338,17 @@ inline ::testing::AssertionResult check_layernorm(LayernormFn fn, const RowsCase
     }
     if (o.stats) {
       report.compare(r, -1, mean[size_t(r)], mu, 4 * kU * std::fabs(mu) + 1e-7);  // col -1: mean
+      max_tol_mean = std::max(max_tol_mean, 4 * kU * std::fabs(mu) + 1e-7);
       report.compare(r, -2, rstd[size_t(r)], rs, 1e-5 * rs);                      // col -2: rstd
     }
   }
   if (!c.in_place && !std::equal(x.data.begin(), x.data.end(), x0.begin(), same_bits))
     report.fail(0, 0, "modified x");
+  record_body("y", out, 0.0, max_tol_y);
+  if (o.stats) {
+    record_flat("mean", mean.data(), c.rows, 0.0, max_tol_mean);
+    record_flat("rstd", rstd.data(), c.rows, 1e-5, 0.0);
+  }
   report.note(
       "column -1 is mean[r], column -2 is rstd[r]. Wrong only on rows with a large offset: "
       "accumulate the statistics in double. inf on constant rows: rstd = 1/sqrt(var + eps), "

@@ -23,6 +23,7 @@ using pa2::test::Strided;
   const int64_t size = pa2::cpu::packed_a_size(mc, kc);
   std::vector<float> Ap(size_t(size + 64), kSentinel);
   pa2::cpu::pack_a(A.data.data(), A.ld, mc, kc, Ap.data());
+  pa2::test::record_flat("Ap", Ap.data(), size, 0.0, 0.0);  // a copy: exact
   Report report("pack_a of a " + std::to_string(mc) + " x " + std::to_string(kc) + " block");
   for (int64_t r = 0; r * kMR < mc; ++r)
     for (int64_t p = 0; p < kc; ++p)
@@ -45,6 +46,7 @@ using pa2::test::Strided;
   const int64_t size = pa2::cpu::packed_b_size(kc, nc);
   std::vector<float> Bp(size_t(size + 64), kSentinel);
   pa2::cpu::pack_b(B.data.data(), B.ld, kc, nc, Bp.data());
+  pa2::test::record_flat("Bp", Bp.data(), size, 0.0, 0.0);  // a copy: exact
   Report report("pack_b of a " + std::to_string(kc) + " x " + std::to_string(nc) + " block");
   for (int64_t s = 0; s * kNR < nc; ++s)
     for (int64_t p = 0; p < kc; ++p)
@@ -70,6 +72,7 @@ using pa2::test::Strided;
   pa2::cpu::micro_kernel(kc, Ap.data(), Bp.data(), C.data.data(), C.ld, mr, nr);
   Report report("micro_kernel(kc = " + std::to_string(kc) + ", mr = " + std::to_string(mr) +
                 ", nr = " + std::to_string(nr) + ")");
+  double max_tol = 0;  // for the record of the tile
   for (int64_t i = 0; i < kMR + 2; ++i)
     for (int64_t j = 0; j < C.ld; ++j) {
       if (i < mr && j < nr) {
@@ -79,11 +82,17 @@ using pa2::test::Strided;
           want += t;
           bound += std::fabs(t);
         }
-        report.compare(i, j, C.at(i, j), want, 8 * std::sqrt(double(kc + 1)) * pa2::test::kU * bound);
+        const double tol = 8 * std::sqrt(double(kc + 1)) * pa2::test::kU * bound;
+        report.compare(i, j, C.at(i, j), want, tol);
+        max_tol = std::max(max_tol, tol);
       } else if (!same_bits(C.at(i, j), kSentinel)) {
         report.fail(i, j, "written, but outside the mr x nr tile");
       }
     }
+  Strided tile(mr, nr, 0, 0.f);
+  for (int64_t i = 0; i < mr; ++i)
+    for (int64_t j = 0; j < nr; ++j) tile.at(i, j) = C.at(i, j);
+  pa2::test::record_body("C", tile, 0.0, max_tol);
   report.note("C[i, j] must become C[i, j] + sum_p Ap[p*kMR + i] * Bp[p*kNR + j] (add, do not "
               "overwrite); edge tiles (mr < kMR or nr < kNR) may only touch C[0:mr, 0:nr].");
   return report.result();
