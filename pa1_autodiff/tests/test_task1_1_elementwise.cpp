@@ -140,5 +140,7 @@ TEST(Task1_1_Elementwise, GradientShapesMatchInputs) {
     ASSERT_EQ(grads.size(), 2u);
     EXPECT_EQ(grads[0]->shape, a->shape) << y->op->name();
     EXPECT_EQ(grads[1]->shape, b->shape) << y->op->name();
+    mlsys::test::record_exact("grad_shapes", mlsys::to_string(grads[0]->shape) + " " +
+                                                 mlsys::to_string(grads[1]->shape));
   }
 }

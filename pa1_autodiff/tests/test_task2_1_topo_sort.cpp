@@ -9,10 +9,16 @@ using pa1::test::throws_error_with;
 
 namespace {
 
-// Node names, for readable comparisons.
+// Node names, for readable comparisons. Every order passed here is compared with the one exact
+// order the contract defines, so it is also recorded for the grader ("order").
 std::vector<std::string> names(const std::vector<NodePtr>& nodes) {
   std::vector<std::string> out;
-  for (const NodePtr& n : nodes) out.push_back(n->name());
+  std::string joined;
+  for (const NodePtr& n : nodes) {
+    out.push_back(n->name());
+    joined += (joined.empty() ? "" : ",") + n->name();
+  }
+  mlsys::test::record_exact("order", joined);
   return out;
 }
 
@@ -94,6 +100,16 @@ TEST(Task2_1_TopoSort, EveryNodeAfterItsInputs) {
       ASSERT_TRUE(pos.count(in.get())) << "input " << in->name() << " of " << order[i]->name() << " is missing";
       EXPECT_LT(pos[in.get()], i) << in->name() << " must come before " << order[i]->name();
     }
+  // What this test checks, as order-independent facts: how many nodes, and how many of them
+  // come after all their inputs (all of them).
+  int64_t after_inputs = 0;
+  for (size_t i = 0; i < order.size(); ++i) {
+    bool ok = true;
+    for (const NodePtr& in : order[i]->inputs) ok = ok && pos.count(in.get()) && pos[in.get()] < i;
+    after_inputs += ok;
+  }
+  mlsys::test::record_exact("nodes", static_cast<int64_t>(order.size()));
+  mlsys::test::record_exact("nodes_after_their_inputs", after_inputs);
 }
 
 TEST(Task2_1_TopoSort, DeepChainWithoutRecursion) {
@@ -106,9 +122,11 @@ TEST(Task2_1_TopoSort, DeepChainWithoutRecursion) {
   for (int i = 0; i < 100000; ++i) y = y + 1.f;
   std::vector<NodePtr> order =
       pa1::test::on_small_stack("topological_sort", [&] { return topological_sort({y}); });
+  mlsys::test::record_exact("nodes", static_cast<int64_t>(order.size()));
   ASSERT_EQ(order.size(), 100001u);
   EXPECT_EQ(order.front(), x);
   EXPECT_EQ(order.back(), y);
+  mlsys::test::record_exact("x_first_y_last", std::vector<int64_t>{order.front() == x, order.back() == y});
 }
 
 TEST(Task2_1_TopoSort, CycleIsAnError) {

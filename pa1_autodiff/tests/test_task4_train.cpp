@@ -46,6 +46,12 @@ TEST(Task4_Trainer, BuildsTheLossGraph) {
   EXPECT_EQ(trainer.loss()->shape, Shape{});
   ASSERT_EQ(trainer.grads().size(), m.params.size());
   for (size_t i = 0; i < m.params.size(); ++i) EXPECT_EQ(trainer.grads()[i]->shape, m.params[i]->shape);
+  // The graph's static facts checked above, for the grader.
+  std::string graph = "labels " + std::string(trainer.labels()->kind == NodeKind::Placeholder ? "placeholder " : "other ") +
+                      mlsys::to_string(trainer.labels()->dtype) + " " + mlsys::to_string(trainer.labels()->shape) +
+                      "; loss " + mlsys::to_string(trainer.loss()->shape) + "; grads";
+  for (const NodePtr& g : trainer.grads()) graph += " " + mlsys::to_string(g->shape);
+  mlsys::test::record_exact("graph", graph);
 }
 
 TEST(Task4_Trainer, TrainStepLossAndUpdate) {
@@ -59,6 +65,7 @@ TEST(Task4_Trainer, TrainStepLossAndUpdate) {
   for (const NodePtr& p : m.params) before.push_back(p->value.clone());
   const float loss = trainer.train_step(x, y);
   EXPECT_NEAR(loss, reference_loss(before, x, y), 1e-5);
+  mlsys::test::record_value("loss", loss, 0, 1e-5);
   for (size_t i = 0; i < before.size(); ++i) {
     std::vector<Tensor> params = before;
     Tensor numeric = mlsys::test::numeric_gradient(
@@ -81,6 +88,7 @@ TEST(Task4_Trainer, Accuracy) {
   // predicted:                           0      1      0      1      1
   Tensor y = mlsys::from_vector<int64_t>({0, 1, 1, 1, 0}, {5});
   EXPECT_DOUBLE_EQ(trainer.accuracy(x, y), 0.6);
+  mlsys::test::record_value("accuracy", trainer.accuracy(x, y));
   EXPECT_DOUBLE_EQ(trainer.accuracy(x, y, 2), 0.6);  // chunks of 2, 2, 1
   EXPECT_DOUBLE_EQ(trainer.accuracy(x, y, 1), 0.6);
   // Accuracy does not train: the weights are unchanged.
@@ -93,6 +101,7 @@ TEST(Task4_Trainer, AccuracyWithoutDropout) {
   Trainer trainer(m, std::make_shared<SGD>(m.params, 0.1f));
   Tensor x = uniform({40, 8}, 5), y = mlsys::randint({40}, 6, 0, 3);
   const double a = trainer.accuracy(x, y);
+  mlsys::test::record_value("accuracy", a);  // a count of correct predictions / 40: exact
   EXPECT_DOUBLE_EQ(trainer.accuracy(x, y, 7), a);
   Tensor logits = Executor({m.logits}).run({{m.x, x}}, {-1, false})[0];
   std::vector<int64_t> pred = mlsys::argmax(logits, -1).to_vector<int64_t>(), truth = y.to_vector<int64_t>();

@@ -104,4 +104,14 @@ TEST(Task2_2_Hidden, DeepTrainingGraphIsFinite) {
   std::vector<NodePtr> g = pa1::test::on_small_stack("gradients", [&] { return gradients(f, {x}); });
   std::vector<Tensor> out = Executor({y, g[0]}).run({{x, mlsys::full({3}, 0.1f)}});
   for (float v : out[1].to_vector<float>()) EXPECT_TRUE(std::isfinite(v));
+  // The value, from the recurrence in double: y_(i+1) = tanh(y_i) + x, so
+  // dy_(i+1)/dx = (1 - tanh(y_i)^2) dy_i/dx + 1 (~2.67 here). The factor ~0.63 damps rounding
+  // errors, so float32 stays within a few u / (1 - 0.63) of it; rtol 1e-4 is ample.
+  double yd = 0.1, dd = 1.0;
+  for (int i = 0; i < 50000; ++i) {
+    const double t = std::tanh(yd);
+    dd = (1 - t * t) * dd + 1;
+    yd = t + 0.1;
+  }
+  MLSYS_EXPECT_ALLCLOSE(out[1], mlsys::full({3}, static_cast<float>(dd)), 1e-4, 0);
 }

@@ -51,6 +51,7 @@ TEST(Task3_1_Hidden, ZeroDimParameter) {
   SGD opt({s}, 0.5f, 0.f, 1.f);
   opt.step({mlsys::scalar(1.f)});  // g = 1 + 3 = 4; s = 3 - 2
   EXPECT_FLOAT_EQ(s->value.item(), 1.f);
+  mlsys::test::record_value("s", s->value.item(), 4 * 1.1920929e-7, 0);  // 4 ulp, as EXPECT_FLOAT_EQ
 }
 
 TEST(Task3_1_Hidden, StridedParameter) {
