@@ -28,33 +28,28 @@
 }
 
 // The grader's secret of this run as the listener keeps it in memory: the first run of exactly
-// 32 lowercase hex digits in writable memory that is a whole C string ("" when none).
+// 32 lowercase hex digits in writable memory that ends a C string or a line ("" when none).
 [[maybe_unused]] static std::string mlsys_hostile_find_secret() {
   std::ifstream maps("/proc/self/maps");
-  int mem = open("/proc/self/mem", O_RDONLY);
   std::string line;
-  while (mem >= 0 && std::getline(maps, line)) {
+  while (std::getline(maps, line)) {
     unsigned long lo = 0, hi = 0;
     char perms[5] = {0};
     if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) != 3 || perms[0] != 'r' || perms[1] != 'w') continue;
     if (hi - lo > (64ul << 20)) continue;
-    std::vector<char> buf(hi - lo);
-    if (pread(mem, buf.data(), buf.size(), static_cast<off_t>(lo)) != static_cast<ssize_t>(buf.size())) continue;
+    // Read in place: /proc/self/mem is closed to a process whose executable it may not read.
+    const char* buf = reinterpret_cast<const char*>(lo);
     size_t run = 0;
-    for (size_t i = 0; i < buf.size(); ++i) {
+    for (size_t i = 0; i < hi - lo; ++i) {
       char c = buf[i];
       if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
         ++run;
         continue;
       }
-      if (run == 32 && (c == 0 || c == '\n') && (i < 33 || buf[i - 33] == 0 || buf[i - 33] == '\n')) {
-        close(mem);
-        return std::string(&buf[i - 32], 32);
-      }
+      if (run == 32 && (c == 0 || c == '\n')) return std::string(&buf[i - 32], 32);
       run = 0;
     }
   }
-  if (mem >= 0) close(mem);
   return "";
 }
 
