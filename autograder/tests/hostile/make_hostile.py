@@ -7,8 +7,8 @@ Each folder here is one submission, described by variant.json:
   base           "solution" (every student file, byte for byte from solutions/) or "starter" (none)
   file, snippet  the hostile change: snippet.cpp is inserted right after the first
                  BEGIN SOLUTION marker of solutions/<file> (the start of the student region),
-                 with prelude.h on top (helpers such as mlsys_hostile_case("Suite.Case"));
-                 @COURSE_TREE@ in it becomes the course tree's path (what the grader gets as --tree)
+                 with prelude.h on top (helpers such as mlsys_hostile_case("Suite.Case")) and
+                 MLSYS_HOSTILE_COURSE_TREE defined as the course tree's path (the grader's --tree)
   copy_solution  more files taken from solutions/ (with base "starter")
   starter        files replaced by the starter version (with base "solution")
   extra_files    {repo path: file in this folder}: files that are not student files
@@ -76,8 +76,9 @@ def build(name: str, out: Path, root: Path = REPO) -> Path:
     for f in s.get("starter", []):
         files[f] = (root / f).read_text()
     if "file" in s:
-        snippet = (HERE / name / s["snippet"]).read_text().replace("@COURSE_TREE@", str(root.resolve()))
-        files[s["file"]] = hostile_text((root / "solutions" / s["file"]).read_text(), snippet)
+        text = hostile_text((root / "solutions" / s["file"]).read_text(), (HERE / name / s["snippet"]).read_text())
+        # Where the course tree is (what the grader gets as --tree): a student could guess it.
+        files[s["file"]] = '#define MLSYS_HOSTILE_COURSE_TREE "{}"\n'.format(root.resolve()) + text
     for rel, local in s.get("extra_files", {}).items():
         files[rel] = (HERE / name / local).read_text()
     for rel, text in files.items():

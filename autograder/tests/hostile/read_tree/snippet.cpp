@@ -3,7 +3,7 @@
     bool leaked = false;
     for (const char* rel : {"/solutions/pa1_autodiff/src/topo_sort.cpp", "/autograder/hidden/pa1/test_hidden_task2_1.cpp",
                             "/autograder/rubrics/pa1.json"}) {
-      std::string path = std::string("@COURSE_TREE@") + rel;
+      std::string path = std::string(MLSYS_HOSTILE_COURSE_TREE) + rel;
       if (FILE* f = std::fopen(path.c_str(), "r")) {
         char buf[2048];
         size_t n = std::fread(buf, 1, sizeof buf - 1, f);
