@@ -138,15 +138,13 @@ def test_local_grading_never_runs_student_code_as_root(env):
     marker = env["out"] / "local-listing-ran-as-root"
     if marker.exists():
         marker.unlink()
-    env["out"].mkdir(parents=True, exist_ok=True)
-    os.chmod(str(env["out"]), 0o777)  # a test user could write the marker here too: only root matters
     sub = submission(env, "local_listing", marker)
     g = util.grade(env["course"], env["rubric"], env["work"], env["out"] / "local_listing", submission=sub,
                    extra=("--local",), timeout=600)
     assert g.rc == 0, g.log
     assert g.record["mode"] == "local"
     assert g.score == spec("local_listing")["score"], g.failed()
-    assert not marker.exists() or marker.stat().st_uid != 0, "student code ran as root: " + marker.read_text()
+    assert not marker.exists(), "student code ran as root (the test listing?)"
 
 
 def test_zip_with_a_symlink_entry_is_refused(env):
