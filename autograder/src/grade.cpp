@@ -130,10 +130,12 @@ class Grading {
     build_all();
     res_.timings["build"] = now_seconds() - t1;
     double t2 = now_seconds();
+    tests_deadline_ = t2 + rubric_.limits.tests_s;
     list_cases();
     run_cases();
     res_.timings["tests"] = now_seconds() - t2;
     double t3 = now_seconds();
+    perf_deadline_ = t3 + rubric_.limits.performance_s;
     measure();
     if (!rubric_.performance.empty()) res_.timings["performance"] = now_seconds() - t3;
     score();
@@ -590,6 +592,10 @@ class Grading {
   // then links the object (MLSYS_PREBUILT_OBJECTS) with staff code built separately. The
   // object's symbols are checked before it is linked (check_object).
 
+  // A student file that takes longer than this to compile is rejected (a legitimate one takes
+  // seconds; a recursive include or a template bomb would take the grading with it).
+  static constexpr double kCompileTimeout = 120;
+
   // Words of a compile command as compile_commands.json writes it (quotes and backslashes).
   static std::vector<std::string> shell_words(const std::string& cmd) {
     std::vector<std::string> words;
@@ -669,7 +675,8 @@ class Grading {
       cmd.push_back("-o");
       cmd.push_back(obj);
       if (!fs::path(cmd[0]).is_absolute() && !which(cmd[0]).empty()) cmd[0] = which(cmd[0]);
-      RunSpec spec = spec_for(fs::path(cmd[0]), std::vector<std::string>(cmd.begin() + 1, cmd.end()), dir, 600, uid, uid, 0);
+      RunSpec spec = spec_for(fs::path(cmd[0]), std::vector<std::string>(cmd.begin() + 1, cmd.end()), dir,
+                              kCompileTimeout, uid, uid, 0);
       spec.max_output = 1 << 20;
       spec.max_processes = 64;
       append_staff_paths(spec.hide_paths);
@@ -680,10 +687,11 @@ class Grading {
       bool made = ::lstat(obj.c_str(), &st) == 0 && S_ISREG(st.st_mode);
       if (!r.exited || r.exit_code != 0 || !made) {
         c.errors = r.timed_out || r.signal || r.output_exceeded
-                       ? f + ": the compiler " + r.describe_end(600) + " (limits: 600 s, " +
+                       ? f + ": the compiler " + r.describe_end(kCompileTimeout) + " (limits: " +
+                             format_seconds(kCompileTimeout) + ", " +
                              format_points(rubric_.limits.memory_mb) + " MiB)"
                        : trim_build_log(r.output, stage_.string());
-        if (c.errors.empty()) c.errors = f + ": the compiler " + r.describe_end(600);
+        if (c.errors.empty()) c.errors = f + ": the compiler " + r.describe_end(kCompileTimeout);
         remove_tree(dir);
         return false;
       }
@@ -1040,7 +1048,9 @@ class Grading {
     return l.size() > 200 ? l.substr(0, 200) + "..." : l;
   }
 
-  void run_phase(const std::vector<size_t>& jobs, bool hidden) {
+  // Runs the cases `jobs` until `deadline` (the rubric's limits.tests_s); cases still waiting
+  // then fail as "not run", so a submission whose every test hangs cannot stretch a grading.
+  void run_phase(const std::vector<size_t>& jobs, bool hidden, double deadline) {
     std::atomic<size_t> next{0};
     std::mutex mutex;
     // OpenMP threads per test: the cores shared out between the parallel runs (oversubscribed
@@ -1055,7 +1065,13 @@ class Grading {
         if (k >= jobs.size()) return;
         size_t ci = jobs[k];
         CaseResult& cr = res_.cases[case_index_[ci]];
-        double timeout = timeouts_[ci];
+        double timeout = std::min(timeouts_[ci], deadline - now_seconds());
+        if (timeout < 1) {
+          cr.status = "failed";
+          cr.reason = "not run: the grading's time budget for test cases (" +
+                      format_seconds(rubric_.limits.tests_s) + ") was spent";
+          continue;
+        }
         const Config& c = config_for(cr.task);
         if (!c.ok) {
           cr.status = "failed";
@@ -1098,9 +1114,12 @@ class Grading {
         " hidden test cases, " + std::to_string(jobs_) + " at a time");
     // Visible cases first, hidden ones after: a hidden test never runs beside a visible one
     // that could pass on what it wrote to a shared place.
-    run_phase(visible, false);
+    // Each phase may use the test budget in proportion to its cases, and whatever the visible
+    // phase leaves.
+    double share = visible.size() + hidden.size() ? double(visible.size()) / double(visible.size() + hidden.size()) : 1;
+    run_phase(visible, false, now_seconds() + share * (tests_deadline_ - now_seconds()));
     if (uids_ && !all_tmp_private_) sweep_uid_files(uids_->uids());
-    run_phase(hidden, true);
+    run_phase(hidden, true, tests_deadline_);
     if (uids_ && !all_tmp_private_) sweep_uid_files(uids_->uids());
   }
 
@@ -1138,37 +1157,10 @@ class Grading {
         res_.performance.push_back(p);
         continue;
       }
-      int uid = uids_ ? uids_->uid(0) : -1;
-      for (int run = 0; run < item.runs; ++run) {
-        fs::path dir = make_run_dir(uid, uid);
-        fs::path out = dir / (random_hex(8) + ".json");
-        RunSpec spec = spec_for(c.bin_dir / item.benchmark, {"--item", item.item, "--json", out.string()}, dir,
-                                item.timeout_s, uid, uid, item.threads);
-        spec.private_executable = true;
-        RunResult r = run_sandboxed(spec, policy_);
-        std::string problem;
-        double ratio = std::nan(""), ours = std::nan(""), ref = std::nan("");
-        if (!r.started || !r.exited || r.exit_code != 0 || r.timed_out || r.output_exceeded) {
-          // A benchmark checks its result before timing it: a non-zero exit is usually a wrong result.
-          problem = "the benchmark " + r.describe_end(item.timeout_s);
-        } else {
-          problem = read_row(out, item.item, &ratio, &ours, &ref);
-        }
-        try {
-          remove_tree(dir);
-        } catch (const std::exception&) {
-        }
-        if (!problem.empty()) {
-          p.reason = "run " + std::to_string(run + 1) + ": " + problem;
-          p.output = clip(printable(r.output), 0, 3000);
-          p.ratios.clear();
-          break;
-        }
-        p.ratios.push_back(ratio);
-        if (run == 0 || std::isnan(p.ours_ms)) {
-          p.ours_ms = ours;
-          p.ref_ms = ref;
-        }
+      std::string problem = measure_item(item, c, p);
+      if (!problem.empty()) {
+        p.reason = problem;
+        p.ratios.clear();
       }
       if (!p.ratios.empty()) {
         p.ratio = median(p.ratios);
@@ -1186,28 +1178,120 @@ class Grading {
     }
   }
 
-  // Reads the benchmark's JSON (rows of name, ratio, ours_median_ms, ref_median_ms ...).
-  static std::string read_row(const fs::path& file, const std::string& item, double* ratio, double* ours, double* ref) {
-    struct stat st;
-    if (::lstat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return "the benchmark wrote no result file";
-    if (st.st_size > (1 << 20)) return "the benchmark's result file is too large";
-    json rows;
+  // One process of an item's benchmark, measuring one side with `repeats` timed repeats
+  // (mlsys/bench.h, Side). The reference side runs the reference build, as the grader's own user:
+  // no student code is in that process.
+  RunResult bench_run(const fs::path& bin, const PerfItem& item, bool reference_side, int repeats, double timeout) {
+    int uid = reference_side || !uids_ ? -1 : uids_->uid(0);
+    fs::path dir = make_run_dir(uid, uid);
+    RunSpec spec = spec_for(bin, {"--item", item.item}, dir, timeout, uid, uid, item.threads);
+    spec.private_executable = true;
+    spec.env.push_back(std::string("MLSYS_BENCH_SIDE=") + (reference_side ? "reference" : "ours"));
+    spec.env.push_back("MLSYS_BENCH_REPEATS=" + std::to_string(repeats));
+    const std::string nonce = random_hex(12);
+    spec.env.push_back("MLSYS_BENCH_NONCE=" + nonce);
+    if (!reference_side) append_staff_paths(spec.hide_paths);
+    RunResult r = run_sandboxed(spec, policy_);
+    // The harness prints the nonce after the measured side's repeats: a process that exits
+    // early (or never reaches them) has not done the work being timed.
+    if (r.exited && r.exit_code == 0 && r.output.find("mlsys-bench: done " + nonce) == std::string::npos)
+      r.error = "exited before its timed repeats finished";
     try {
-      rows = json::parse(utf8_safe(read_file(file)));
-    } catch (const std::exception& e) {
-      return std::string("the benchmark's result file is not valid JSON: ") + e.what();
+      remove_tree(dir);
+    } catch (const std::exception&) {
     }
-    if (!rows.is_array()) return "the benchmark's result file is not a list of rows";
-    const json* row = nullptr;
-    for (const json& r : rows)
-      if (r.is_object() && r.value("name", "") == item) row = &r;
-    if (!row && rows.size() == 1 && rows[0].is_object()) row = &rows[0];
-    if (!row) return "the benchmark reported no row named " + item;
-    if (!row->contains("ratio") || !(*row)["ratio"].is_number()) return "the benchmark's row has no ratio";
-    *ratio = (*row)["ratio"].get<double>();
-    if (!std::isfinite(*ratio) || *ratio <= 0) return "the benchmark's ratio is not a positive number";
-    if (row->contains("ours_median_ms") && (*row)["ours_median_ms"].is_number()) *ours = (*row)["ours_median_ms"].get<double>();
-    if (row->contains("ref_median_ms") && (*row)["ref_median_ms"].is_number()) *ref = (*row)["ref_median_ms"].get<double>();
+    return r;
+  }
+
+  // Measures an item from outside (docs/GRADING.md §3, "Performance items"). Each side's
+  // benchmark runs once with no timed repeats and, per run, once with R: the supervisor's clock
+  // around the processes (wall time, or CPU time for "clock": "cpu") gives R repeats of that
+  // side's work as the difference, so nothing the benchmark reports about itself counts. The
+  // reference side runs the reference build; a budget item ("reference_ms") has no reference
+  // process. A "memory" item compares the peak memory of our side's two runs instead. Our side's
+  // run is stopped once it is too slow to reach the lowest tier. Fills p.ratios; returns why
+  // the item failed, or "".
+  std::string measure_item(const PerfItem& item, const Config& c, PerfResult& p) {
+    const Config& ref = configs_.count("reference") ? configs_.at("reference") : c;
+    const fs::path ours_bin = c.bin_dir / item.benchmark, ref_bin = ref.bin_dir / item.benchmark;
+    const double R = item.repeats;
+    const bool cpu = item.clock == "cpu";
+    auto work = [&](const RunResult& r) { return cpu ? r.cpu_seconds : r.command_seconds; };
+    double lowest = item.tiers.empty() ? 1 : item.tiers.back().min_ratio;
+    double left = perf_deadline_ - now_seconds();
+    if (left <= 0) return "not measured: the grading's time budget for performance items was spent";
+    std::string at;
+    // A benchmark checks its result before timing it: a non-zero exit is usually a wrong result.
+    auto failed = [&](const RunResult& r, double timeout) {
+      if (r.started && r.exited && r.exit_code == 0 && r.error.empty()) return std::string();
+      p.output = clip(printable(r.output), 0, 3000);
+      return at + "the benchmark " + (r.error.empty() || !r.exited ? r.describe_end(timeout) : r.error);
+    };
+    auto reference_failed = [&](const RunResult& r) {
+      if (!r.exited || r.exit_code != 0 || !r.error.empty())
+        throw GradeError("the reference benchmark " + item.benchmark + " --item " + item.item + " failed: " +
+                         r.describe_end(item.timeout_s) + " " + r.error + "\n" + clip(r.output, 0, 2000));
+    };
+    const bool timed = item.measure == "time", measured_ref = timed && item.reference_ms <= 0;
+    RunResult ref_none;
+    if (measured_ref) {
+      ref_none = bench_run(ref_bin, item, true, 0, item.timeout_s);
+      reference_failed(ref_none);
+    }
+    RunResult none;  // our side without timed repeats: measured once, after the reference
+    int remeasured = 0;  // runs measured again because a difference was not positive (noise)
+    for (int run = 0; run < item.runs; ++run) {
+      at = "run " + std::to_string(run + 1) + ": ";
+      double ref_ms = item.reference_ms, ref_wall_ms = item.reference_ms;
+      if (measured_ref) {
+        RunResult full = bench_run(ref_bin, item, true, item.repeats, item.timeout_s);
+        reference_failed(full);
+        ref_ms = 1e3 * (work(full) - work(ref_none)) / R;
+        ref_wall_ms = 1e3 * (full.command_seconds - ref_none.command_seconds) / R;
+      }
+      if (run == 0 && !none.started) {
+        // Its validation call may be as slow as the lowest tier allows.
+        double setup = item.timeout_s;
+        if (measured_ref) setup = std::min(setup, 10 + 2 * ref_none.command_seconds + 2e-3 * ref_wall_ms / lowest);
+        setup = std::min(setup, std::max(1.0, perf_deadline_ - now_seconds()));
+        none = bench_run(ours_bin, item, false, 0, setup);
+        if (!failed(none, setup).empty()) return failed(none, setup);
+      }
+      // Slower than this cannot reach the lowest tier: the run stops there (with a margin).
+      double budget = item.timeout_s;
+      if (timed && ref_wall_ms > 0) budget = std::min(budget, 10 + none.command_seconds + 2 * R * 1e-3 * ref_wall_ms / lowest);
+      budget = std::min(budget, std::max(1.0, perf_deadline_ - now_seconds()));
+      RunResult full = bench_run(ours_bin, item, false, item.repeats, budget);
+      if (full.timed_out && timed)
+        return at + "stopped after " + format_seconds(budget) + ": too slow to reach the lowest tier (" +
+               format_ratio(lowest) + "x the reference)";
+      if (!failed(full, budget).empty()) return failed(full, budget);
+      double ratio;
+      if (!timed) {
+        if (full.max_rss_kb <= 0) return at + "the peak memory could not be measured";
+        ratio = static_cast<double>(none.max_rss_kb) / static_cast<double>(full.max_rss_kb);
+        p.ours_ms = full.max_rss_kb / 1024.0;  // shown as MiB for this kind of item
+        p.ref_ms = none.max_rss_kb / 1024.0;
+      } else {
+        double ours_ms = 1e3 * (work(full) - work(none)) / R;
+        if (!(ours_ms > 0) || !(ref_ms > 0)) {
+          // Machine noise can swallow a short measurement: measure this run again, a few times.
+          if (remeasured++ < item.runs) {
+            --run;
+            continue;
+          }
+          if (!(ref_ms > 0)) return at + "the reference's repeats took no measurable time (raise the item's repeats)";
+          return at + "the timed repeats took no measurable time (a run with them ended no later than one without)";
+        }
+        ratio = ref_ms / ours_ms;
+        if (run == 0) {
+          p.ours_ms = ours_ms;
+          p.ref_ms = ref_ms;
+        }
+      }
+      p.ratios.push_back(ratio);
+      debug(item.id + " " + at + format_ratio(ratio) + "x");
+    }
     return "";
   }
 
@@ -1277,6 +1361,8 @@ class Grading {
   std::vector<double> timeouts_;
   std::vector<size_t> case_index_;  // job -> index into res_.cases
   std::atomic<int> run_counter_{0};
+  double perf_deadline_ = 0;  // when the performance items' time budget ends
+  double tests_deadline_ = 0;  // ... and the test cases'
   fs::path ref_records_dir_;  // the reference run's records of each case (official grading)
   uint64_t record_seed_ = 0;  // which elements of large recorded tensors are compared
   std::mutex records_mutex_;

@@ -186,7 +186,9 @@ Rubric parse_rubric(const std::string& text, const std::string& name) {
   // limits, cmake_options
   if (doc.contains("limits") && c.object(doc["limits"], "limits")) {
     const json& l = doc["limits"];
-    c.only_keys(l, "limits", {"timeout_s", "memory_mb", "processes", "output_kb"});
+    c.only_keys(l, "limits", {"timeout_s", "memory_mb", "processes", "output_kb", "tests_s", "performance_s"});
+    r.limits.tests_s = c.number(l, "tests_s", "limits", false, r.limits.tests_s, 0);
+    r.limits.performance_s = c.number(l, "performance_s", "limits", false, r.limits.performance_s, 0);
     r.limits.timeout_s = c.number(l, "timeout_s", "limits", false, r.limits.timeout_s, 0);
     r.limits.memory_mb = c.number(l, "memory_mb", "limits", false, r.limits.memory_mb, 0);
     r.limits.processes = static_cast<int>(c.number(l, "processes", "limits", false, r.limits.processes, 0));
@@ -297,7 +299,7 @@ Rubric parse_rubric(const std::string& text, const std::string& name) {
       std::string at = "performance[" + std::to_string(i) + "]";
       if (!c.object(p, at)) continue;
       c.only_keys(p, at, {"id", "task", "title", "benchmark", "item", "reference", "requires_gpu", "tiers",
-                          "runs", "timeout_s", "threads"});
+                          "runs", "timeout_s", "threads", "repeats", "reference_ms", "measure", "clock"});
       PerfItem item;
       item.id = c.string(p, "id", at, true, "[A-Za-z0-9_.-]+", "an identifier");
       if (!item.id.empty() && !perf_ids.insert(item.id).second) c.problem(at + ".id", item.id + " is listed twice");
@@ -311,6 +313,12 @@ Rubric parse_rubric(const std::string& text, const std::string& name) {
       item.runs = static_cast<int>(c.number(p, "runs", at, false, 3, 0));
       item.timeout_s = c.number(p, "timeout_s", at, false, 300, 0);
       item.threads = static_cast<int>(c.number(p, "threads", at, false, 0, 0));
+      item.repeats = static_cast<int>(c.number(p, "repeats", at, false, 20, 0));
+      item.reference_ms = c.number(p, "reference_ms", at, false, 0, -1e-12);
+      item.measure = c.string(p, "measure", at, false, "time|memory", "\"time\" or \"memory\"");
+      if (item.measure.empty()) item.measure = "time";
+      item.clock = c.string(p, "clock", at, false, "wall|cpu", "\"wall\" or \"cpu\"");
+      if (item.clock.empty()) item.clock = "wall";
       if (!p.contains("tiers") || !p["tiers"].is_array() || p["tiers"].empty()) {
         c.problem(at + ".tiers", "expected a non-empty list of {\"min_ratio\": x, \"points\": y}");
       } else {

@@ -52,6 +52,11 @@ struct PerfItem {
   int runs = 3;             // benchmark processes; the grader takes the median ratio
   double timeout_s = 300;
   int threads = 0;          // OMP_NUM_THREADS of the benchmark processes; 0: the default (all cores)
+  int repeats = 20;         // timed repeats per measured process (mlsys/bench.h, Side)
+  double reference_ms = 0;  // > 0: a fixed budget per repeat instead of a measured reference
+  std::string measure = "time";  // "time", or "memory" (peak memory without / with the repeats)
+  std::string clock = "wall";    // "wall", or "cpu" (user + system time: for one-thread items,
+                                 // far steadier on a busy machine, and extra threads cannot help)
   double max_points() const;
 };
 
@@ -60,6 +65,8 @@ struct Limits {
   double memory_mb = 4096;
   int processes = 256;
   double output_kb = 1024;
+  double tests_s = 600;        // all test cases of a grading together (then the rest are not run)
+  double performance_s = 600;  // all performance items together
 };
 
 // A symbol a student object may not define or reference (PA2: Eigen, cuBLAS), matched against

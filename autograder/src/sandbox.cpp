@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -174,6 +175,9 @@ struct Report {
   int32_t setup_step = 0;      // with kSetupFailed: which step of setup_sandbox failed
   int32_t setup_errno = 0;
   int32_t setup_index = 0;     // ... and for which path of its list
+  int64_t command_us = 0;      // the command's wall time, from its start to its end
+  int64_t max_rss_kb = 0;      // its peak resident memory (getrusage)
+  int64_t cpu_us = 0;          // its user + system CPU time, all threads
 };
 constexpr int32_t kTimedOut = 1, kStopped = 2, kNotStarted = 4, kSetupFailed = 8;
 enum SetupStep : int32_t { kStepPrivateRoot = 1, kStepScratch, kStepReadonly, kStepHide, kStepProc, kStepLoopback };
@@ -361,6 +365,7 @@ int32_t setup_sandbox(const Plan& p, int32_t* index) {
   timer.it_value.tv_usec = static_cast<suseconds_t>((secs - std::floor(secs)) * 1e6);
   ::setitimer(ITIMER_REAL, &timer, nullptr);
 
+  const auto command_start = std::chrono::steady_clock::now();
   long child = raw_clone(0);
   if (child == 0) run_command_child(p);
   ::close(p.out_w);
@@ -373,9 +378,15 @@ int32_t setup_sandbox(const Plan& p, int32_t* index) {
     if (g_reason) ::kill(g_command, SIGKILL);  // the timer fired before g_command was set
     for (;;) {
       int st = 0;
-      pid_t r = ::waitpid(-1, &st, 0);
+      struct rusage usage {};
+      pid_t r = ::wait4(-1, &st, 0, &usage);
       if (r == g_command) {
         report.wait_status = st;
+        report.command_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - command_start).count();
+        report.max_rss_kb = usage.ru_maxrss;
+        report.cpu_us = (usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000LL + usage.ru_utime.tv_usec +
+                        usage.ru_stime.tv_usec;
         break;
       }
       if (r < 0 && errno != EINTR) break;
@@ -764,6 +775,9 @@ RunResult run_sandboxed(const RunSpec& spec_in, const SandboxPolicy& policy) {
     return r;
   }
   r.started = true;
+  r.command_seconds = static_cast<double>(report.command_us) * 1e-6;
+  r.max_rss_kb = report.max_rss_kb;
+  r.cpu_seconds = static_cast<double>(report.cpu_us) * 1e-6;
   r.timed_out = r.timed_out || (report.flags & kTimedOut);
   // kStopped without a reason of ours: someone else signalled the supervisor.
   r.interfered = (report.flags & kStopped) && !r.output_exceeded && !r.channel_exceeded;

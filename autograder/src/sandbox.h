@@ -84,6 +84,9 @@ struct RunResult {
   std::string channel;          // what arrived on fd 4
   std::string secret;           // what the grader put on fd 3
   double seconds = 0;
+  double command_seconds = 0;   // the command alone, measured by the supervisor (benchmarks)
+  int64_t max_rss_kb = 0;       // the command's peak resident memory
+  double cpu_seconds = 0;       // the command's user + system CPU time (all its threads)
   // "exited with code 1", "killed by SIGSEGV", "timed out after 10 s", ...
   std::string describe_end(double timeout_s) const;
 };

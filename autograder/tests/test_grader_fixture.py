@@ -71,7 +71,9 @@ def test_starter_scores_zero_without_crashing(env):
     assert g.rc == 0, g.log
     assert g.score == 0
     assert g.record["max_score"] == MAX
-    assert all(r == "failed: not implemented yet" for n, r in g.failed().items()), g.failed()
+    # Hidden cases say only pass/fail; visible ones say why.
+    hidden = {c["name"] for c in g.record["cases"] if c["hidden"]}
+    assert all(r == ("failed" if n in hidden else "failed: not implemented yet") for n, r in g.failed().items()), g.failed()
     assert not util.schema_errors(g.gradescope)
 
 
@@ -112,6 +114,9 @@ def test_hostile_submission(env, variant):
         assert not task["build_ok"] and task["build_errors"], task
         assert "HIDDEN-SOURCE-MARKER" not in task["build_errors"]
         assert spec.get("build_error", "") in task["build_errors"], task["build_errors"]
+    for item, reason in spec.get("perf_reason", {}).items():
+        perf = [p for p in g.record["performance"] if p["id"] == item][0]
+        assert perf["points"] == 0 and reason in perf["reason"], perf
     if "ignored" in spec:
         assert spec["ignored"] in g.record["files_ignored"]
     text = json.dumps(g.gradescope)

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
     ec.noalias() = ea * eb;
     require(max_abs_diff(c.data<float>(), ec.data(), n * n) < 1e-3 * std::sqrt(n), "matmul vs Eigen");
     auto ours = bench::time_cpu([&] { c = matmul(a, b); }, opt);
-    auto ref = bench::time_cpu([&] { ec.noalias() = ea * eb; }, opt);
+    auto ref = bench::time_cpu([&] { ec.noalias() = ea * eb; }, bench::reference(opt));
     double gflops = 2.0 * n * n * n / (ours.median_ms * 1e6);
     bench::report("matmul " + std::to_string(n) + "^3", ours, ref, "raw Eigen", 0.95,
                   std::to_string(static_cast<int>(gflops)) + " GFLOP/s");
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
     Tensor y = x + row;
     require(max_abs_diff(y.data<float>(), plain.get(), R * C) == 0, "broadcast add");
     auto ours = bench::time_cpu([&] { y = x + row; }, opt);
-    auto ref = bench::time_cpu(loop, opt);
+    auto ref = bench::time_cpu(loop, bench::reference(opt));
     double gbs = 3.0 * 4 * R * C / (ours.median_ms * 1e6);
     bench::report("add [4096,4096] + [4096]", ours, ref, "plain loop", 0.8,
                   std::to_string(static_cast<int>(gbs)) + " GB/s");
@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     Tensor s = sum(x, {-1});
     require(max_abs_diff(s.data<float>(), plain.data(), R) < 0.05, "last-axis sum");
     auto ours = bench::time_cpu([&] { s = sum(x, {-1}); }, opt);
-    auto ref = bench::time_cpu(loop, opt);
+    auto ref = bench::time_cpu(loop, bench::reference(opt));
     double gbs = 4.0 * R * C / (ours.median_ms * 1e6);
     bench::report("sum [4096,4096] axis -1", ours, ref, "plain loop", 0.8,
                   std::to_string(static_cast<int>(gbs)) + " GB/s");
@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
     require(max(abs(y.cpu() - (x.cpu() + row.cpu()))).item() == 0, "CUDA broadcast add");
     auto ours = bench::time_cuda([&] { y = x + row; }, opt);
     // Reference: a device-to-device copy moving the same bytes (read 16M floats, write 16M).
-    auto ref = bench::time_cuda([&] { y.copy_(x); }, opt);
+    auto ref = bench::time_cuda([&] { y.copy_(x); }, bench::reference(opt));
     bench::report("cuda add [4096,4096] + [4096]", ours, ref, "D2D copy of same bytes", 0.8,
                   std::to_string(static_cast<int>(3.0 * 4 * R * C / (ours.median_ms * 1e6))) + " GB/s");
     Tensor s = sum(x, {-1});

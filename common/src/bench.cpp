@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <fstream>
 #include <numeric>
 
@@ -25,8 +27,48 @@ static Stats summarize(std::vector<double> ms) {
   return s;
 }
 
+// Set by the grader (see Side in bench.h), with a nonce the process prints once the measured
+// side's repeats are done. Read by a priority constructor, before ordinary static initializers
+// (the grader rejects student objects with priority constructors), and removed.
+struct OutsideMeasurement {
+  bool active = false;
+  Side side = Side::Ours;
+  int repeats = 0;
+  char nonce[64] = {};  // printed when the measured side's repeats are done
+};
+// Constant-initialized (no constructor runs later to undo what the priority constructor read).
+
+static OutsideMeasurement g_outside;
+
+__attribute__((constructor(101))) static void read_outside_measurement() {
+  const char* side = std::getenv("MLSYS_BENCH_SIDE");
+  const char* repeats = std::getenv("MLSYS_BENCH_REPEATS");
+  if (side && repeats) {
+    g_outside.active = true;
+    g_outside.side = std::string(side) == "reference" ? Side::Reference : Side::Ours;
+    g_outside.repeats = std::max(0, std::atoi(repeats));
+    if (const char* nonce = std::getenv("MLSYS_BENCH_NONCE"))
+      std::snprintf(g_outside.nonce, sizeof g_outside.nonce, "%s", nonce);
+  }
+  ::unsetenv("MLSYS_BENCH_SIDE");
+  ::unsetenv("MLSYS_BENCH_REPEATS");
+  ::unsetenv("MLSYS_BENCH_NONCE");
+}
+
+bool measured_from_outside() { return g_outside.active; }
+
 template <typename TimeOne>
 static Stats run(TimeOne time_one, Options o) {
+  if (g_outside.active && o.side != Side::Calibration) {
+    if (o.side != g_outside.side) return Stats{};
+    for (int i = 0; i < o.warmup; ++i) time_one();
+    std::vector<double> ms;
+    for (int i = 0; i < g_outside.repeats; ++i) ms.push_back(time_one());
+    // The grader accepts a measurement only if the process got here: an early exit has no nonce.
+    std::printf("mlsys-bench: done %s\n", g_outside.nonce);
+    std::fflush(stdout);
+    return ms.empty() ? Stats{} : summarize(ms);
+  }
   MLSYS_CHECK(o.repeats > 0, "bench", "repeats must be positive, got ", o.repeats);
   for (int i = 0; i < o.warmup; ++i) time_one();
   std::vector<double> ms;

@@ -70,7 +70,7 @@ mlsys::bench::Options options_for(double first_run_ms) {
 }
 
 double time_once_ms(const std::function<void()>& fn) {
-  return mlsys::bench::time_cpu(fn, {0, 1, 0}).median_ms;
+  return mlsys::bench::time_cpu(fn, {0, 1, 0, mlsys::bench::Side::Calibration}).median_ms;
 }
 
 // ---- SGEMM --------------------------------------------------------------------------------
@@ -139,7 +139,7 @@ bool bench_sgemm(const std::string& name, int64_t S, MatmulStep step, double goa
   }
 
   mlsys::bench::Stats t_ours = mlsys::bench::time_cpu(ours, options_for(first_ms));
-  mlsys::bench::Stats t_ref = mlsys::bench::time_cpu(eigen, options_for(t_ours.median_ms));
+  mlsys::bench::Stats t_ref = mlsys::bench::time_cpu(eigen, mlsys::bench::reference(options_for(t_ours.median_ms)));
   const double flops = 2.0 * S * S * S, bytes = 4.0 * 3 * S * S;
   std::string ref_name = "Eigen (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
   mlsys::bench::report(name, t_ours, t_ref, ref_name, goal,
@@ -167,7 +167,7 @@ bool report_rowwise(const std::string& name, int64_t rows, int64_t cols, double 
                     double goal) {
   const int64_t n = rows * cols;
   mlsys::bench::Stats t_ours = mlsys::bench::time_cpu(ours, options_for(first_ms));
-  mlsys::bench::Stats t_ref = mlsys::bench::time_cpu([&] { parallel_copy(x, scratch, n); }, options_for(1));
+  mlsys::bench::Stats t_ref = mlsys::bench::time_cpu([&] { parallel_copy(x, scratch, n); }, mlsys::bench::reference(options_for(1)));
   const double bytes = 2.0 * 4 * n;  // read x, write y
   mlsys::bench::report(name, t_ours, t_ref, "memcpy (" + std::to_string(g_threads) + " threads)", goal,
                        fmt("GB/s ours %.1f, memcpy %.1f; ", bytes / t_ours.median_ms * 1e-6,

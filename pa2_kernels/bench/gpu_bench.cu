@@ -207,7 +207,7 @@ void bench_sgemm() {
     const double g = 2.02 * n * 5.960464477539063e-08 / (1 - n * 5.960464477539063e-08);
     const Tensor bound = mlsys::matmul(mlsys::abs(A), mlsys::abs(B)) * static_cast<float>(g);
     const auto ref = mlsys::bench::time_cuda(
-        [&] { cublas_sgemm(a, b, R.data<float>(), n, n, n); }, timing());
+        [&] { cublas_sgemm(a, b, R.data<float>(), n, n, n); }, mlsys::bench::reference(timing()));
     const double flop = 2.0 * n * n * n;
     for (const Step& s : kSteps) {
       const std::string item = sgemm_item(s.kernel, n);
@@ -251,7 +251,7 @@ void bench_rowwise() {
           PA2_CUDA_CHECK("gpu_bench", cudaMemcpyAsync(copy.data<float>(), x.data<float>(),
                                                       traffic / 2, cudaMemcpyDeviceToDevice, 0));
         },
-        timing());
+        mlsys::bench::reference(timing()));
   };
 
   if (wanted("gpu_reduce")) {  // reads n floats
@@ -380,10 +380,10 @@ void bench_attention() {
       const std::string note = std::string("PA2 Task 5.1, ") + (causal ? "causal, " : "full, ") +
                                gflops(flop, ours);
       if (wanted(row))
-        mlsys::bench::report(row, ours, mlsys::bench::time_cuda(unfused, timing()),
+        mlsys::bench::report(row, ours, mlsys::bench::time_cuda(unfused, mlsys::bench::reference(timing())),
                              "unfused cuBLAS + softmax", causal && T == 2048 ? 1.0 : 0.0, note);
       if (want_naive)
-        mlsys::bench::report(naive_item, ours, mlsys::bench::time_cuda(naive, timing(3)),
+        mlsys::bench::report(naive_item, ours, mlsys::bench::time_cuda(naive, mlsys::bench::reference(timing(3))),
                              "naive kernels (T x T scores)", 5.0, note);
     }
   }
@@ -426,18 +426,18 @@ void bench_epilogue() {
   if (wanted("gpu_gemm_epilogue")) {
     if (implemented("gpu_gemm_epilogue (baseline: Task 3.6)", ours_unfused))
       mlsys::bench::report("gpu_gemm_epilogue", ours,
-                           mlsys::bench::time_cuda(ours_unfused, timing()),
+                           mlsys::bench::time_cuda(ours_unfused, mlsys::bench::reference(timing())),
                            "Task 3.6 GEMM + bias/relu kernel", 1.0,
                            "PA2 Task 6.1, " + gflops(flop, ours));
     else  // no Task 3.6 to compare with: the (harder) cuBLAS baseline
       mlsys::bench::report("gpu_gemm_epilogue", ours,
-                           mlsys::bench::time_cuda(cublas_unfused, timing()),
+                           mlsys::bench::time_cuda(cublas_unfused, mlsys::bench::reference(timing())),
                            "cuBLAS + bias/relu kernel (Task 3.6 missing)", 1.0,
                            "PA2 Task 6.1, " + gflops(flop, ours));
   }
   if (wanted("gpu_gemm_epilogue_cublas"))
     mlsys::bench::report("gpu_gemm_epilogue_cublas", ours,
-                         mlsys::bench::time_cuda(cublas_unfused, timing()),
+                         mlsys::bench::time_cuda(cublas_unfused, mlsys::bench::reference(timing())),
                          "cuBLAS + bias/relu kernel", 0.0, "PA2 Task 6.1, " + gflops(flop, ours));
 }
 

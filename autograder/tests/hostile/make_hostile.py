@@ -12,6 +12,10 @@ Each folder here is one submission, described by variant.json:
   copy_solution  more files taken from solutions/ (with base "starter")
   starter        files replaced by the starter version (with base "solution")
   extra_files    {repo path: file in this folder}: files that are not student files
+  include_twins  every student file is one line that includes its reference twin, behind a
+                 comment a line-based text check misses (the compiler reads it)
+  append_to_all  a file in this folder appended to every student file (with base "starter":
+                 one trick in every task)
   expect         what the grader must make of it (checked by test_pa1_grading.py)
 
 Folders with a fake.json instead are attacks on the fake course (fixtures/fakepa), graded by
@@ -79,6 +83,13 @@ def build(name: str, out: Path, root: Path = REPO) -> Path:
         text = hostile_text((root / "solutions" / s["file"]).read_text(), (HERE / name / s["snippet"]).read_text())
         # Where the course tree is (what the grader gets as --tree): a student could guess it.
         files[s["file"]] = '#define MLSYS_HOSTILE_COURSE_TREE "{}"\n'.format(root.resolve()) + text
+    if s.get("include_twins"):
+        for f in student_files(root):
+            up = "../" * (len(Path(f).parts) - 1)
+            files[f] = '/**/#include "{}solutions/{}"\n'.format(up, f)
+    if "append_to_all" in s:
+        for f in student_files(root):
+            files[f] = files.get(f, (root / f).read_text()) + "\n" + (HERE / name / s["append_to_all"]).read_text()
     for rel, local in s.get("extra_files", {}).items():
         files[rel] = (HERE / name / local).read_text()
     for rel, text in files.items():
