@@ -41,9 +41,16 @@ inline Shape to_shape(py::handle obj, const char* op) {
   MLSYS_FAIL(op, "expected a shape (an int or a sequence of ints), got ", type_name(obj));
 }
 
-// dtype arguments take mlsys.DType, a name ("float32") or anything np.dtype() accepts.
+// dtype arguments take mlsys.DType, a name ("float32") or anything np.dtype() accepts. An enum
+// built from an out-of-range integer (mlsys.DType(7)) is refused here.
 inline DType to_dtype(py::handle obj) {
-  if (py::isinstance<DType>(obj)) return obj.cast<DType>();
+  if (py::isinstance<DType>(obj)) {
+    DType d = obj.cast<DType>();
+    int i = static_cast<int>(d);
+    MLSYS_CHECK(i >= 0 && i <= static_cast<int>(DType::Int64), "dtype", "DType(", i,
+                ") is not a dtype (expected float32, int32 or int64)");
+    return d;
+  }
   std::string name;
   try {
     name = py::str(numpy().attr("dtype")(obj).attr("name"));
@@ -58,7 +65,13 @@ inline DType to_dtype(py::handle obj) {
 
 // device arguments take mlsys.Device or "cpu" / "cuda" / "cuda:0".
 inline Device to_device(py::handle obj) {
-  if (py::isinstance<Device>(obj)) return obj.cast<Device>();
+  if (py::isinstance<Device>(obj)) {
+    Device d = obj.cast<Device>();
+    int i = static_cast<int>(d);
+    MLSYS_CHECK(i >= 0 && i <= static_cast<int>(Device::CUDA), "device", "Device(", i,
+                ") is not a device (expected cpu or cuda)");
+    return d;
+  }
   if (py::isinstance<py::str>(obj)) {
     std::string s = obj.cast<std::string>();
     if (s == "cpu") return Device::CPU;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 #include "backend.h"
@@ -65,16 +66,24 @@ static void check_same_device(const Tensor& a, const Tensor& b, const char* op, 
               to_string(b.device()), " (move one with .to(device))");
 }
 
+// The op's name, for messages. An op code outside the enum (a cast integer, a Python
+// binding) is refused here, before any kernel switches on it.
 static const char* unary_name(UnaryOp op) {
   static const char* names[] = {"neg", "exp", "log", "sqrt", "tanh", "relu", "sigmoid", "abs",
                                 "sign", "relu_grad"};
-  return names[static_cast<int>(op)];
+  const int i = static_cast<int>(op), n = static_cast<int>(std::size(names));
+  MLSYS_CHECK(i >= 0 && i < n, "unary", "op UnaryOp(", i, ") is not a unary op (expected 0..",
+              n - 1, ")");
+  return names[i];
 }
 
 static const char* binary_name(BinaryOp op) {
   static const char* names[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum",
                                 "eq", "ne", "lt", "le", "gt", "ge"};
-  return names[static_cast<int>(op)];
+  const int i = static_cast<int>(op), n = static_cast<int>(std::size(names));
+  MLSYS_CHECK(i >= 0 && i < n, "binary", "op BinaryOp(", i,
+              ") is not a binary op (expected 0..", n - 1, ")");
+  return names[i];
 }
 
 // ============================================================================================

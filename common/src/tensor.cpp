@@ -85,6 +85,15 @@ static void check_shape(const Shape& shape, const char* op) {
     MLSYS_CHECK(d >= 0, op, "dims must be non-negative, got shape ", to_string(shape));
 }
 
+// Enums that come from outside (a cast integer, a Python binding) are checked before use.
+static void check_dtype_device(DType dtype, Device device, const char* op) {
+  int d = static_cast<int>(dtype), v = static_cast<int>(device);
+  MLSYS_CHECK(d >= 0 && d <= static_cast<int>(DType::Int64), op, "dtype DType(", d,
+              ") is not a dtype (expected float32, int32 or int64)");
+  MLSYS_CHECK(v >= 0 && v <= static_cast<int>(Device::CUDA), op, "device Device(", v,
+              ") is not a device (expected cpu or cuda)");
+}
+
 
 // ============================================================================================
 // Storage
@@ -188,6 +197,7 @@ Storage::~Storage() {
 
 Tensor::Tensor(Shape shape, DType dtype, Device device) {
   check_shape(shape, "Tensor");
+  check_dtype_device(dtype, device, "Tensor");
   int64_t n = mlsys::numel(shape);
   storage_ = std::make_shared<Storage>(static_cast<size_t>(n) * dtype_size(dtype), device);
   strides_ = contiguous_strides(shape);
@@ -199,6 +209,7 @@ Tensor Tensor::make_view(std::shared_ptr<Storage> storage, Shape shape, Shape st
                          int64_t offset, DType dtype) {
   check_shape(shape, "Tensor::make_view");
   MLSYS_CHECK(storage != nullptr, "Tensor::make_view", "storage is null");
+  check_dtype_device(dtype, storage->device(), "Tensor::make_view");
   MLSYS_CHECK(shape.size() == strides.size(), "Tensor::make_view", "shape ", to_string(shape),
               " and strides ", to_string(strides), " differ in rank");
   // The lowest and highest element addressed must lie inside the storage.
@@ -574,6 +585,7 @@ Tensor Tensor::to(Device device) const {
 
 Tensor Tensor::astype(DType dtype) const {
   check_defined(*this, "astype");
+  check_dtype_device(dtype, device(), "astype");
   if (dtype == dtype_) return *this;
   Tensor src = cpu().contiguous();
   Tensor out(shape_, dtype, Device::CPU);

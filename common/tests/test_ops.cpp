@@ -310,6 +310,12 @@ TEST_F(Ops, BadInputIsAClearError) {
   EXPECT_ERROR_WITH(max(dev(zeros({0}))), "zero-size axis");
   EXPECT_ERROR_WITH(softmax(dev(scalar(1.f))), "expected at least 1 dim");
   EXPECT_ERROR_WITH(sum_to(a, {3, 2}), "does not broadcast");
+  // Op codes from outside the enums (a cast integer, a Python binding) are refused.
+  EXPECT_ERROR_WITH(unary(static_cast<UnaryOp>(99), a), "UnaryOp(99) is not a unary op");
+  EXPECT_ERROR_WITH(unary(static_cast<UnaryOp>(-1), a), "UnaryOp(-1) is not a unary op");
+  EXPECT_ERROR_WITH(binary(static_cast<BinaryOp>(13), a, a), "BinaryOp(13) is not a binary op");
+  EXPECT_ERROR_WITH(binary(static_cast<BinaryOp>(42), a, 1.f), "BinaryOp(42) is not a binary op");
+  EXPECT_ERROR_WITH(binary(static_cast<BinaryOp>(42), 1.f, a), "BinaryOp(42) is not a binary op");
   if (kDevice == Device::CUDA)
     EXPECT_ERROR_WITH(add(a, ones({2, 3})), "must be on the same device");
 }

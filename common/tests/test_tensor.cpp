@@ -157,6 +157,13 @@ TEST(TensorCopies, ContiguousAndCloneOfStridedViews) {
   EXPECT_EQ(iota({3}).astype(DType::Int32).to_vector<int32_t>(), (std::vector<int32_t>{0, 1, 2}));
 }
 
+TEST(TensorErrors, OutOfRangeEnumsAreRefused) {
+  EXPECT_ERROR_WITH(zeros({2}, static_cast<DType>(7)), "mlsys::Tensor: dtype DType(7) is not a dtype");
+  EXPECT_ERROR_WITH(zeros({2}, DType::Float32, static_cast<Device>(5)), "Device(5) is not a device");
+  EXPECT_ERROR_WITH(iota({2}).astype(static_cast<DType>(-1)), "mlsys::astype: dtype DType(-1)");
+  EXPECT_ERROR_WITH(arange(0, 3, 1, static_cast<DType>(3)), "DType(3) is not a dtype");
+}
+
 // ============================================================================================
 // Random numbers
 // ============================================================================================

@@ -349,6 +349,23 @@ def test_setitem_and_copy_writes_in_place(rng):
     check(t, np.broadcast_to(np.array([[1.0], [2.0], [3.0]], np.float32), (3, 4)), rtol=0, atol=0)
 
 
+def test_out_of_range_enums_are_refused():
+    x = mlsys.ones(3)
+    with pytest.raises(mlsys.Error, match=r"UnaryOp\(99\) is not a unary op"):
+        mlsys.unary(mlsys.UnaryOp(99), x)
+    with pytest.raises(mlsys.Error, match=r"UnaryOp\(-1\) is not a unary op"):
+        mlsys.unary(mlsys.UnaryOp(-1), x)
+    for b in ((x, x), (x, 2.0), (2.0, x)):
+        with pytest.raises(mlsys.Error, match=r"BinaryOp\(99\) is not a binary op"):
+            mlsys.binary(mlsys.BinaryOp(99), *b)
+    with pytest.raises(mlsys.Error, match=r"DType\(7\) is not a dtype"):
+        mlsys.zeros(2, dtype=mlsys.DType(7))
+    with pytest.raises(mlsys.Error, match=r"DType\(7\) is not a dtype"):
+        x.astype(mlsys.DType(7))
+    with pytest.raises(mlsys.Error, match=r"Device\(5\) is not a device"):
+        mlsys.zeros(2, device=mlsys.Device(5))
+
+
 def test_python_protocols():
     t = mlsys.arange(6).reshape(2, 3)
     assert len(t) == 2
