@@ -262,7 +262,7 @@ void assign(Tensor& t, py::handle key, py::handle value) {
   if (py::isinstance<Tensor>(value)) {
     view.copy_(value.cast<Tensor>());
   } else if (py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value)) {
-    view.fill_(value.cast<float>());
+    view.fill_(to_scalar(value, "__setitem__"));  // ints stay exact
   } else {
     view.copy_(make_tensor(value, py::cast(view.dtype()), py::cast(view.device())));
   }
@@ -487,11 +487,11 @@ t.numpy()). Comparisons return float32 0/1 masks.)doc");
            },
            py::arg("src"), "Copies src (broadcast to this shape) into this view, in place.")
       .def("fill_",
-           [](Tensor& t, float v) {
-             t.fill_(v);
+           [](Tensor& t, py::handle v) {
+             t.fill_(to_scalar(v, "fill_"));
              return t;
            },
-           py::arg("value"));
+           py::arg("value"), "Writes value into every element; integers stay exact.");
 
   // ---- Tensor: math -------------------------------------------------------------------------
   cls.def("__neg__", [](const Tensor& x) { return mlsys::neg(x); })
@@ -560,9 +560,11 @@ Raises mlsys.Error naming the dtype for any other dtype; mlsys.tensor() converts
   m.def("ones", [](py::handle s, py::handle dt, py::handle dev) {
           return mlsys::ones(to_shape(s, "ones"), to_dtype(dt), to_device(dev)); },
         py::arg("shape"), py::arg("dtype") = f32, py::arg("device") = cpu);
-  m.def("full", [](py::handle s, float v, py::handle dt, py::handle dev) {
-          return mlsys::full(to_shape(s, "full"), v, to_dtype(dt), to_device(dev)); },
-        py::arg("shape"), py::arg("value"), py::arg("dtype") = f32, py::arg("device") = cpu);
+  m.def("full", [](py::handle s, py::handle v, py::handle dt, py::handle dev) {
+          return mlsys::full(to_shape(s, "full"), to_scalar(v, "full"), to_dtype(dt),
+                             to_device(dev)); },
+        py::arg("shape"), py::arg("value"), py::arg("dtype") = f32, py::arg("device") = cpu,
+        "A new tensor with every element `value`; integers stay exact (2**40 + 1 as int64).");
   m.def("zeros_like", &mlsys::zeros_like, py::arg("t"));
   m.def("ones_like", &mlsys::ones_like, py::arg("t"));
   m.def("scalar", [](float v, py::handle dev) { return mlsys::scalar(v, to_device(dev)); },

@@ -25,6 +25,32 @@ inline std::string type_name(py::handle obj) {
 // A Python or NumPy integer, not a bool.
 inline bool is_index(py::handle obj) { return PyIndex_Check(obj.ptr()) && !PyBool_Check(obj.ptr()); }
 
+// An integer (anything with __index__) as int64, or an Error when it does not fit.
+inline int64_t to_int64(py::handle obj, const char* op) {
+  py::object i = py::reinterpret_steal<py::object>(PyNumber_Index(obj.ptr()));
+  if (!i) throw py::error_already_set();
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(i.ptr(), &overflow);
+  if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+  if (overflow != 0)
+    MLSYS_FAIL(op, "integer ", std::string(py::str(i)), " does not fit in int64");
+  return static_cast<int64_t>(v);
+}
+
+// A value for full / fill_ / t[...] = v: Python and NumPy integers and bools stay exact
+// integers (the C++ side converts them straight to the tensor's dtype); other numbers are read
+// as float64.
+inline Scalar to_scalar(py::handle obj, const char* op) {
+  if (PyBool_Check(obj.ptr())) return Scalar(obj.ptr() == Py_True ? 1 : 0);
+  if (is_index(obj)) return Scalar(to_int64(obj, op));
+  double v = PyFloat_AsDouble(obj.ptr());  // floats, NumPy floats, anything with __float__
+  if (v == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    MLSYS_FAIL(op, "expected a number, got ", type_name(obj));
+  }
+  return Scalar(v);
+}
+
 // A shape is an int or a sequence of ints: 3, (2, 3), [2, 3], () for a scalar (PA1 placeholders
 // also take -1 for a dim known only at run time; the C++ side checks the values).
 inline Shape to_shape(py::handle obj, const char* op) {

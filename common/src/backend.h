@@ -35,7 +35,9 @@ void cuda_memcpy(void* dst, Device dst_device, const void* src, Device src_devic
 // dst[i] <- src[i] for i over `shape`; dst/src layouts may be any strides. elem_size 4 or 8.
 void cuda_copy_strided(void* dst, const Layout& dst_layout, const void* src,
                        const Layout& src_layout, size_t elem_size);
-void cuda_fill(void* dst, int64_t n, double value, DType dtype);  // contiguous dst
+// dst[i] <- *value for i < n; dst contiguous, value a host pointer to one element of elem_size
+// bytes (4 or 8), already converted to the tensor's dtype.
+void cuda_fill(void* dst, int64_t n, const void* value, size_t elem_size);
 void cuda_unary(UnaryOp op, float* out, const float* x, const Layout& x_layout, int64_t n);
 // a_layout/b_layout are already broadcast to the (contiguous) output shape.
 void cuda_binary(BinaryOp op, float* out, const float* a, const Layout& a_layout,

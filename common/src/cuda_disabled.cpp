@@ -45,7 +45,7 @@ void cuda_copy_strided(void*, const Layout&, const void*, const Layout&, size_t)
   no_cuda("cuda_copy_strided");
 }
 
-void cuda_fill(void*, int64_t, double, DType) { no_cuda("cuda_fill"); }
+void cuda_fill(void*, int64_t, const void*, size_t) { no_cuda("cuda_fill"); }
 
 void cuda_unary(UnaryOp, float*, const float*, const Layout&, int64_t) {
   no_cuda("cuda_unary");

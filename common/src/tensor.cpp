@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <type_traits>
 
 #include "backend.h"
 #include "cpu_kernels.h"
@@ -92,6 +94,68 @@ static void check_dtype_device(DType dtype, Device device, const char* op) {
               ") is not a dtype (expected float32, int32 or int64)");
   MLSYS_CHECK(v >= 0 && v <= static_cast<int>(Device::CUDA), op, "device Device(", v,
               ") is not a device (expected cpu or cuda)");
+}
+
+// ============================================================================================
+// Element conversion: one rule for astype, full, fill_, set, arange and element reads
+// ============================================================================================
+
+// Calls f(T{}) with T the C++ type of `dtype`.
+template <typename F>
+static void visit_dtype(DType dtype, F f) {
+  switch (dtype) {
+    case DType::Float32: return f(float{});
+    case DType::Int32: return f(int32_t{});
+    case DType::Int64: return f(int64_t{});
+  }
+}
+
+// One value of type From as type To. To a float type: a single rounding (an int64 goes
+// straight to float, not through double, which would round twice). To an integer type:
+// truncation toward zero; NaN, infinities and out-of-range values have no integer value, and
+// casting them is undefined behaviour in C++, so they throw.
+template <typename To, typename From>
+static To convert(From value, const char* op) {
+  if constexpr (std::is_floating_point_v<To> || std::is_same_v<To, From>) {
+    return static_cast<To>(value);
+  } else {
+    // The limits of To as doubles are exact: -2^31, 2^31 - 1 and -2^63 (2^63 - 1 rounds up to
+    // 2^63, hence the strict comparison against -lo).
+    constexpr double lo = static_cast<double>(std::numeric_limits<To>::min());
+    bool ok;
+    if constexpr (std::is_floating_point_v<From>) {
+      double t = std::trunc(static_cast<double>(value));
+      ok = t >= lo && t < -lo;  // false for NaN
+    } else {
+      ok = value >= std::numeric_limits<To>::min() && value <= std::numeric_limits<To>::max();
+    }
+    if (!ok) {
+      std::ostringstream os;
+      os.precision(17);
+      os << value;
+      MLSYS_FAIL(op, "value ", os.str(), " cannot be converted to ", to_string(dtype_of<To>()),
+                 " (NaN, infinities and values outside [", std::numeric_limits<To>::min(), ", ",
+                 std::numeric_limits<To>::max(), "] have no ", to_string(dtype_of<To>()),
+                 " value)");
+    }
+    return static_cast<To>(value);
+  }
+}
+
+template <typename To>
+static To convert_scalar(const Scalar& value, const char* op) {
+  return value.is_integer() ? convert<To>(value.integer(), op) : convert<To>(value.floating(), op);
+}
+
+// Element `off` (relative to the view's first element) of a CPU tensor, converted to To.
+template <typename To>
+static To read_as(const Tensor& t, int64_t off, const char* op) {
+  To out{};
+  visit_dtype(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    out = convert<To>(static_cast<const T*>(t.raw_data())[off], op);
+  });
+  return out;
 }
 
 
@@ -288,43 +352,30 @@ static int64_t element_offset(const Tensor& t, std::initializer_list<int64_t> in
   return off;
 }
 
-static double read_element(const Tensor& t, int64_t off) {
-  switch (t.dtype()) {
-    case DType::Float32: return static_cast<const float*>(t.raw_data())[off];
-    case DType::Int32: return static_cast<const int32_t*>(t.raw_data())[off];
-    case DType::Int64: return static_cast<double>(static_cast<const int64_t*>(t.raw_data())[off]);
-  }
-  return 0;
-}
-
 float Tensor::at(std::initializer_list<int64_t> index) const {
-  return static_cast<float>(read_element(*this, element_offset(*this, index, "Tensor::at")));
+  return read_as<float>(*this, element_offset(*this, index, "Tensor::at"), "Tensor::at");
 }
 
-void Tensor::set(std::initializer_list<int64_t> index, float value) {
+void Tensor::set(std::initializer_list<int64_t> index, Scalar value) {
   int64_t off = element_offset(*this, index, "Tensor::set");
-  switch (dtype_) {
-    case DType::Float32: static_cast<float*>(raw_data())[off] = value; break;
-    case DType::Int32: static_cast<int32_t*>(raw_data())[off] = static_cast<int32_t>(value); break;
-    case DType::Int64: static_cast<int64_t*>(raw_data())[off] = static_cast<int64_t>(value); break;
-  }
+  visit_dtype(dtype_, [&](auto tag) {
+    using T = decltype(tag);
+    static_cast<T*>(raw_data())[off] = convert_scalar<T>(value, "Tensor::set");
+  });
 }
 
 float Tensor::item() const {
   check_defined(*this, "Tensor::item");
   MLSYS_CHECK(numel() == 1, "Tensor::item", "expected a tensor with one element, got shape ",
               to_string(shape_));
-  Tensor c = cpu();
-  return static_cast<float>(read_element(c, 0));
+  return read_as<float>(cpu(), 0, "Tensor::item");
 }
 
 int64_t Tensor::item_int() const {
   check_defined(*this, "Tensor::item_int");
   MLSYS_CHECK(numel() == 1, "Tensor::item_int", "expected a tensor with one element, got shape ",
               to_string(shape_));
-  Tensor c = cpu();
-  if (c.dtype() == DType::Int64) return *static_cast<const int64_t*>(c.raw_data());
-  return static_cast<int64_t>(read_element(c, 0));
+  return read_as<int64_t>(cpu(), 0, "Tensor::item_int");
 }
 
 template <typename T>
@@ -332,12 +383,11 @@ std::vector<T> Tensor::to_vector() const {
   check_defined(*this, "Tensor::to_vector");
   Tensor c = cpu().contiguous();
   std::vector<T> out(static_cast<size_t>(c.numel()));
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (c.dtype() == DType::Int64)
-      out[i] = static_cast<T>(static_cast<const int64_t*>(c.raw_data())[i]);
-    else
-      out[i] = static_cast<T>(read_element(c, static_cast<int64_t>(i)));
-  }
+  visit_dtype(c.dtype(), [&](auto tag) {
+    using S = decltype(tag);
+    const S* p = static_cast<const S*>(c.raw_data());
+    for (size_t i = 0; i < out.size(); ++i) out[i] = convert<T>(p[i], "Tensor::to_vector");
+  });
   return out;
 }
 template std::vector<float> Tensor::to_vector<float>() const;
@@ -549,10 +599,11 @@ void Tensor::copy_(const Tensor& src) {
   }
 }
 
-void Tensor::fill_(float value) {
+static Tensor full_named(Shape shape, Scalar value, DType dtype, Device device, const char* op);
+
+void Tensor::fill_(Scalar value) {
   check_defined(*this, "fill_");
-  Tensor v = full({}, value, dtype_, Device::CPU);
-  copy_(v);
+  copy_(full_named({}, value, dtype_, Device::CPU, "fill_"));
 }
 
 Tensor Tensor::contiguous() const {
@@ -586,24 +637,19 @@ Tensor Tensor::to(Device device) const {
 Tensor Tensor::astype(DType dtype) const {
   check_defined(*this, "astype");
   check_dtype_device(dtype, device(), "astype");
-  if (dtype == dtype_) return *this;
+  if (dtype == dtype_) return clone();
   Tensor src = cpu().contiguous();
   Tensor out(shape_, dtype, Device::CPU);
-  int64_t n = numel();
-  for (int64_t i = 0; i < n; ++i) {
-    double v = src.dtype() == DType::Int64
-                   ? static_cast<double>(static_cast<const int64_t*>(src.raw_data())[i])
-                   : read_element(src, i);
-    switch (dtype) {
-      case DType::Float32: out.data<float>()[i] = static_cast<float>(v); break;
-      case DType::Int32: out.data<int32_t>()[i] = static_cast<int32_t>(v); break;
-      case DType::Int64:
-        out.data<int64_t>()[i] = src.dtype() == DType::Int64
-                                     ? static_cast<const int64_t*>(src.raw_data())[i]
-                                     : static_cast<int64_t>(v);
-        break;
-    }
-  }
+  const int64_t n = numel();
+  visit_dtype(dtype_, [&](auto from) {
+    visit_dtype(dtype, [&](auto to) {
+      using From = decltype(from);
+      using To = decltype(to);
+      const From* s = src.data<From>();
+      To* d = out.data<To>();
+      for (int64_t i = 0; i < n; ++i) d[i] = convert<To>(s[i], "astype");
+    });
+  });
   return out.to(device());
 }
 
@@ -613,19 +659,21 @@ Tensor Tensor::astype(DType dtype) const {
 
 Tensor empty(Shape shape, DType dtype, Device device) { return Tensor(std::move(shape), dtype, device); }
 
-Tensor full(Shape shape, float value, DType dtype, Device device) {
+static Tensor full_named(Shape shape, Scalar value, DType dtype, Device device, const char* op) {
   Tensor t(std::move(shape), dtype, device);
-  if (device == Device::CUDA) {
-    detail::cuda_fill(t.raw_data(), t.numel(), value, dtype);
-    return t;
-  }
-  int64_t n = t.numel();
-  switch (dtype) {
-    case DType::Float32: std::fill_n(t.data<float>(), n, value); break;
-    case DType::Int32: std::fill_n(t.data<int32_t>(), n, static_cast<int32_t>(value)); break;
-    case DType::Int64: std::fill_n(t.data<int64_t>(), n, static_cast<int64_t>(value)); break;
-  }
+  visit_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    const T v = convert_scalar<T>(value, op);
+    if (device == Device::CUDA)
+      detail::cuda_fill(t.raw_data(), t.numel(), &v, sizeof(T));
+    else
+      std::fill_n(t.data<T>(), t.numel(), v);
+  });
   return t;
+}
+
+Tensor full(Shape shape, Scalar value, DType dtype, Device device) {
+  return full_named(std::move(shape), value, dtype, device, "full");
 }
 
 Tensor zeros(Shape shape, DType dtype, Device device) { return full(std::move(shape), 0.f, dtype, device); }
@@ -638,14 +686,11 @@ Tensor arange(double start, double stop, double step, DType dtype, Device device
   MLSYS_CHECK(step != 0, "arange", "step must be non-zero");
   int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
   Tensor t({n}, dtype, Device::CPU);
-  for (int64_t i = 0; i < n; ++i) {
-    double v = start + static_cast<double>(i) * step;
-    switch (dtype) {
-      case DType::Float32: t.data<float>()[i] = static_cast<float>(v); break;
-      case DType::Int32: t.data<int32_t>()[i] = static_cast<int32_t>(v); break;
-      case DType::Int64: t.data<int64_t>()[i] = static_cast<int64_t>(v); break;
-    }
-  }
+  visit_dtype(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < n; ++i) p[i] = convert<T>(start + static_cast<double>(i) * step, "arange");
+  });
   return t.to(device);
 }
 

@@ -285,6 +285,21 @@ TEST_F(Ops, SoftmaxAndLogSoftmaxAlongAnyAxisAndStable) {
 }
 
 // ============================================================================================
+// Creation on the device
+// ============================================================================================
+
+TEST_F(Ops, FullKeepsIntegersExactOnTheDevice) {
+  const int64_t big = (int64_t{1} << 62) + 1;
+  EXPECT_EQ(full({3}, big, DType::Int64, kDevice).cpu().to_vector<int64_t>(),
+            (std::vector<int64_t>(3, big)));
+  EXPECT_EQ(full({2}, 16777217, DType::Int32, kDevice).cpu().to_vector<int32_t>(),
+            (std::vector<int32_t>(2, 16777217)));
+  Tensor t = zeros({2, 2}, DType::Int64, kDevice);
+  t.fill_(big);
+  EXPECT_EQ(t.cpu().to_vector<int64_t>(), (std::vector<int64_t>(4, big)));
+}
+
+// ============================================================================================
 // Bad input
 // ============================================================================================
 

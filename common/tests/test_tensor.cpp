@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <numeric>
+#include <string>
 
 #include "mlsys/ops.h"
 #include "mlsys/random.h"
@@ -155,6 +157,105 @@ TEST(TensorCopies, ContiguousAndCloneOfStridedViews) {
   Tensor i64 = arange(0, 6, 1, DType::Int64).reshape({2, 3}).t().contiguous();
   EXPECT_EQ(i64.to_vector<int64_t>(), (std::vector<int64_t>{0, 3, 1, 4, 2, 5}));
   EXPECT_EQ(iota({3}).astype(DType::Int32).to_vector<int32_t>(), (std::vector<int32_t>{0, 1, 2}));
+}
+
+// ============================================================================================
+// Writes: integers stay exact
+// ============================================================================================
+
+TEST(TensorWrites, IntegerFillsStayExact) {
+  // 2^24 + 1 is the first integer float32 cannot hold; 2^53 + 1 the first for double.
+  const int64_t values[] = {16777217,
+                            (int64_t{1} << 40) + 1,
+                            (int64_t{1} << 53) + 1,
+                            (int64_t{1} << 62) + 3,
+                            std::numeric_limits<int64_t>::max(),
+                            std::numeric_limits<int64_t>::min()};
+  for (int64_t v : values) {
+    EXPECT_EQ(full({2}, v, DType::Int64).to_vector<int64_t>(), (std::vector<int64_t>{v, v})) << v;
+    Tensor t = zeros({2, 3}, DType::Int64);
+    t.fill_(v);
+    EXPECT_EQ(t.to_vector<int64_t>(), std::vector<int64_t>(6, v)) << v;
+    t.set({1, 2}, v - 1);
+    EXPECT_EQ(t.to_vector<int64_t>()[5], v - 1) << v;
+    EXPECT_EQ(t.select(0, 1).select(0, 2).item_int(), v - 1) << v;
+  }
+  EXPECT_EQ(full({1}, 2147483647, DType::Int32).to_vector<int32_t>()[0], 2147483647);
+  EXPECT_EQ(full({1}, -2147483647 - 1, DType::Int32).to_vector<int32_t>()[0], -2147483647 - 1);
+  // Into float32 an integer rounds once, to nearest even: 2^24 + 1 -> 2^24, 2^24 + 3 -> 2^24 + 4.
+  EXPECT_EQ(full({1}, 16777217, DType::Float32).to_vector<float>()[0], 16777216.f);
+  EXPECT_EQ(full({1}, 16777219, DType::Float32).to_vector<float>()[0], 16777220.f);
+  // Floating-point values truncate toward zero, as static_cast and NumPy do.
+  EXPECT_EQ(full({2}, -2.75, DType::Int32).to_vector<int32_t>(), (std::vector<int32_t>{-2, -2}));
+  EXPECT_EQ(full({1}, 1e15, DType::Int64).to_vector<int64_t>()[0], int64_t{1000000000000000});
+  EXPECT_ERROR_WITH(full({1}, int64_t{1} << 40, DType::Int32),
+                    "mlsys::full: value 1099511627776 cannot be converted to int32");
+  EXPECT_ERROR_WITH(Scalar(std::numeric_limits<uint64_t>::max()), "does not fit in int64");
+}
+
+// ============================================================================================
+// astype: always a copy; one rounding into float32; no undefined float -> int casts
+// ============================================================================================
+
+TEST(TensorAstype, SameDtypeIsACopy) {
+  for (DType dtype : {DType::Float32, DType::Int32, DType::Int64}) {
+    Tensor t = arange(0, 4, 1, dtype);
+    Tensor c = t.astype(dtype);
+    EXPECT_NE(c.storage(), t.storage()) << to_string(dtype);
+    c.fill_(9);
+    EXPECT_EQ(t.to_vector<int64_t>(), (std::vector<int64_t>{0, 1, 2, 3})) << to_string(dtype);
+  }
+  Tensor v = iota({3, 4}).t();  // a non-contiguous view comes back contiguous
+  EXPECT_TRUE(v.astype(DType::Float32).is_contiguous());
+  EXPECT_EQ(v.astype(DType::Float32).to_vector<float>(), v.contiguous().to_vector<float>());
+}
+
+TEST(TensorAstype, Int64ToFloat32RoundsOnce) {
+  // v = 2^60 + 2^36 + 1 is just above the midpoint between the float32 neighbours 2^60 and
+  // 2^60 + 2^37, so it rounds up. Through double it would first lose the +1 (double spacing
+  // is 2^8 there), land exactly on the midpoint and round to even: 2^60.
+  const int64_t v = (int64_t{1} << 60) + (int64_t{1} << 36) + 1;
+  const float up = std::ldexp(1.f, 60) + std::ldexp(1.f, 37);
+  Tensor t = from_vector<int64_t>({v, -v}, {2});
+  EXPECT_EQ(t.astype(DType::Float32).to_vector<float>(), (std::vector<float>{up, -up}));
+  EXPECT_EQ(t.to_vector<float>(), (std::vector<float>{up, -up}));
+  EXPECT_EQ(t.at({0}), up);
+  EXPECT_EQ(from_vector<int32_t>({16777217}, {1}).astype(DType::Float32).item(), 16777216.f);
+}
+
+TEST(TensorAstype, FloatToIntTruncatesAndRefusesWhatHasNoIntegerValue) {
+  Tensor ok = from_vector<float>({-2.75f, 2.75f, -2147483648.f, 2147483520.f}, {4});
+  EXPECT_EQ(ok.astype(DType::Int32).to_vector<int32_t>(),
+            (std::vector<int32_t>{-2, 2, -2147483647 - 1, 2147483520}));
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  struct Bad { float value; DType dtype; const char* shown; };
+  const Bad bad[] = {{nan, DType::Int32, "value nan"},
+                     {nan, DType::Int64, "value nan"},
+                     {inf, DType::Int32, "value inf"},
+                     {-inf, DType::Int64, "value -inf"},
+                     {2147483648.f, DType::Int32, "value 2147483648"},
+                     {-3e9f, DType::Int32, "value -3000000000"},
+                     {9.3e18f, DType::Int64, "value 9.3000003"},
+                     {-1e19f, DType::Int64, "value -9.99999998"},
+                     {3.4e38f, DType::Int64, "value 3.3999999"}};
+  for (const Bad& b : bad) {
+    Tensor t = from_vector<float>({1.f, b.value}, {2});
+    EXPECT_ERROR_WITH(t.astype(b.dtype), std::string("mlsys::astype: ") + b.shown);
+    EXPECT_ERROR_WITH(t.astype(b.dtype), std::string("cannot be converted to ") + to_string(b.dtype));
+  }
+  // -2^63 is the one int64 limit a float holds exactly.
+  EXPECT_EQ(from_vector<float>({-9223372036854775808.f}, {1}).astype(DType::Int64).item_int(),
+            std::numeric_limits<int64_t>::min());
+  EXPECT_ERROR_WITH(from_vector<float>({9223372036854775808.f}, {1}).astype(DType::Int64),
+                    "value 9.2233720368547758e+18 cannot be converted to int64");
+  // int64 -> int32 out of range, element reads and fills go through the same rule.
+  EXPECT_ERROR_WITH(from_vector<int64_t>({int64_t{1} << 31}, {1}).astype(DType::Int32),
+                    "value 2147483648 cannot be converted to int32");
+  EXPECT_ERROR_WITH(from_vector<float>({nan}, {1}).item_int(), "mlsys::Tensor::item_int: value nan");
+  EXPECT_ERROR_WITH(from_vector<float>({inf}, {1}).to_vector<int64_t>(), "value inf");
+  EXPECT_ERROR_WITH(zeros({1}, DType::Int32).fill_(nan), "mlsys::fill_: value nan");
+  EXPECT_ERROR_WITH(zeros({1}, DType::Int64).set({0}, 1e300), "value 1.0000000000000001e+300");
 }
 
 TEST(TensorErrors, OutOfRangeEnumsAreRefused) {

@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "mlsys/error.h"
@@ -32,6 +33,31 @@ const char* to_string(Device device);
 std::string to_string(const Shape& shape);  // "[2, 3, 4]"
 size_t dtype_size(DType dtype);
 int64_t numel(const Shape& shape);
+
+// A number written into a tensor by full, fill_ or set: an integer (kept exactly, as int64)
+// or a floating-point value (as double). It is converted once, straight to the tensor's dtype:
+// to float32 with one rounding; to int32/int64 by truncation toward zero, where NaN, infinities
+// and values out of the dtype's range are an mlsys::Error naming the value.
+class Scalar {
+ public:
+  template <typename T, std::enable_if_t<std::is_integral_v<T>, int> = 0>
+  Scalar(T value) : is_integer_(true), integer_(static_cast<int64_t>(value)) {
+    if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(int64_t))
+      MLSYS_CHECK(value <= static_cast<T>(INT64_MAX), "Scalar", "integer ", value,
+                  " does not fit in int64");
+  }
+  template <typename T, std::enable_if_t<std::is_floating_point_v<T>, int> = 0>
+  Scalar(T value) : floating_(static_cast<double>(value)) {}
+
+  bool is_integer() const { return is_integer_; }
+  int64_t integer() const { return integer_; }   // when is_integer()
+  double floating() const { return floating_; }  // when !is_integer()
+
+ private:
+  bool is_integer_ = false;
+  int64_t integer_ = 0;
+  double floating_ = 0;
+};
 
 template <typename T>
 constexpr DType dtype_of();
@@ -100,10 +126,10 @@ class Tensor {
   // ---- element access (CPU only; for tests and small code) --------------------------------
   // Reads/writes one element by multi-index; checks rank and bounds.
   float at(std::initializer_list<int64_t> index) const;
-  void set(std::initializer_list<int64_t> index, float value);
+  void set(std::initializer_list<int64_t> index, Scalar value);
   float item() const;  // the value of a one-element tensor, as float
   int64_t item_int() const;
-  // All elements in logical (row-major) order, converted to T.
+  // All elements in logical (row-major) order, converted to T (as astype converts).
   template <typename T>
   std::vector<T> to_vector() const;
 
@@ -130,10 +156,13 @@ class Tensor {
   Tensor to(Device device) const;  // returns *this when already there
   Tensor cpu() const { return to(Device::CPU); }
   Tensor cuda() const { return to(Device::CUDA); }
+  // Always a copy, also to the same dtype. int64 -> float32 rounds once (to nearest even);
+  // to an integer dtype truncates toward zero, and NaN, infinities and values out of range
+  // throw an mlsys::Error naming the value.
   Tensor astype(DType dtype) const;
   // Copies `src` (broadcast to this shape) into this view, in place.
   void copy_(const Tensor& src);
-  void fill_(float value);
+  void fill_(Scalar value);
 
   // Internal: builds a view. Checks that it stays inside the storage.
   static Tensor make_view(std::shared_ptr<Storage> storage, Shape shape, Shape strides,
@@ -158,7 +187,7 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 Tensor empty(Shape shape, DType dtype = DType::Float32, Device device = Device::CPU);
 Tensor zeros(Shape shape, DType dtype = DType::Float32, Device device = Device::CPU);
 Tensor ones(Shape shape, DType dtype = DType::Float32, Device device = Device::CPU);
-Tensor full(Shape shape, float value, DType dtype = DType::Float32, Device device = Device::CPU);
+Tensor full(Shape shape, Scalar value, DType dtype = DType::Float32, Device device = Device::CPU);
 Tensor scalar(float value, Device device = Device::CPU);  // a 0-dim float32 tensor
 // [start, stop) with step; float32 unless dtype says otherwise.
 Tensor arange(double start, double stop, double step = 1.0, DType dtype = DType::Float32,

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "backend.h"
 #include "cuda/check.h"
@@ -304,21 +305,19 @@ void cuda_copy_strided(void* dst, const Layout& dst_layout, const void* src,
   MLSYS_CUDA_CHECK_LAUNCH("cuda_copy_strided", "copy_strided_kernel");
 }
 
-void cuda_fill(void* dst, int64_t n, double value, DType dtype) {
+void cuda_fill(void* dst, int64_t n, const void* value, size_t elem_size) {
+  MLSYS_CHECK(elem_size == 4 || elem_size == 8, "cuda_fill", "elem_size must be 4 or 8, got ",
+              elem_size);
   if (n == 0) return;
-  switch (dtype) {
-    case DType::Float32:
-      fill_kernel<<<blocks_for(n), kThreads>>>(static_cast<float*>(dst), n,
-                                               static_cast<float>(value));
-      break;
-    case DType::Int32:
-      fill_kernel<<<blocks_for(n), kThreads>>>(static_cast<int32_t*>(dst), n,
-                                               static_cast<int32_t>(value));
-      break;
-    case DType::Int64:
-      fill_kernel<<<blocks_for(n), kThreads>>>(static_cast<int64_t*>(dst), n,
-                                               static_cast<int64_t>(value));
-      break;
+  // The value's bits, already in the tensor's dtype: one kernel per width serves every dtype.
+  if (elem_size == 4) {
+    uint32_t word;
+    std::memcpy(&word, value, 4);
+    fill_kernel<<<blocks_for(n), kThreads>>>(static_cast<uint32_t*>(dst), n, word);
+  } else {
+    uint64_t word;
+    std::memcpy(&word, value, 8);
+    fill_kernel<<<blocks_for(n), kThreads>>>(static_cast<uint64_t*>(dst), n, word);
   }
   MLSYS_CUDA_CHECK_LAUNCH("cuda_fill", "fill_kernel");
 }

@@ -349,6 +349,58 @@ def test_setitem_and_copy_writes_in_place(rng):
     check(t, np.broadcast_to(np.array([[1.0], [2.0], [3.0]], np.float32), (3, 4)), rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("value", [16777217, 2**40 + 1, 2**53 + 1, 2**62 + 3, 2**63 - 1, -2**63])
+def test_integer_values_stay_exact(value):
+    np.testing.assert_array_equal(mlsys.full((2,), value, mlsys.int64).numpy(),
+                                  np.full((2,), value, np.int64))
+    t = mlsys.zeros((2, 3), mlsys.int64)
+    t.fill_(value)
+    assert t.numpy().tolist() == [[value] * 3] * 2
+    t[1, 2] = value - 1 if value > -2**63 else value + 1
+    t[0] = np.int64(value)
+    assert t[1, 2].item() == (value - 1 if value > -2**63 else value + 1)
+    assert t[0, 0].item() == value
+
+
+def test_number_conversions_follow_numpy():
+    assert mlsys.full((1,), 16777217).item() == float(np.float32(16777217))  # rounded once
+    assert mlsys.full((1,), 2**31 - 1, mlsys.int32).item() == 2**31 - 1
+    assert mlsys.full((1,), True, mlsys.int64).item() == 1
+    assert mlsys.full((1,), -2.75, "int32").item() == -2  # truncation toward zero
+    with pytest.raises(mlsys.Error, match="full: value 1099511627776 cannot be converted to int32"):
+        mlsys.full((1,), 2**40, mlsys.int32)
+    with pytest.raises(mlsys.Error, match="does not fit in int64"):
+        mlsys.full((1,), 2**63, mlsys.int64)
+    with pytest.raises(mlsys.Error, match="expected a number, got str"):
+        mlsys.full((1,), "1")
+
+
+def test_astype_to_the_same_dtype_is_a_copy():
+    for dtype in (mlsys.float32, mlsys.int32, mlsys.int64):
+        t = mlsys.arange(4, dtype=dtype)
+        c = t.astype(dtype)
+        assert not np.shares_memory(c.numpy(), t.numpy())
+        c.fill_(9)
+        assert t.numpy().tolist() == [0, 1, 2, 3]
+
+
+def test_astype_int64_to_float32_rounds_once_like_numpy():
+    a = np.array([2**60 + 2**36 + 1, -(2**60 + 2**36 + 1), 2**24 + 1, 2**53 + 1], np.int64)
+    np.testing.assert_array_equal(mlsys.from_numpy(a).astype(mlsys.float32).numpy(),
+                                  a.astype(np.float32))
+
+
+@pytest.mark.parametrize("value,shown,dtype", [
+    (np.nan, "nan", "int32"), (np.nan, "nan", "int64"), (np.inf, "inf", "int32"),
+    (-np.inf, "-inf", "int64"), (3e9, "3000000000", "int32"), (-3e9, "-3000000000", "int32"),
+    (1e19, "9.99999998", "int64"), (-1e19, "-9.99999998", "int64")])
+def test_astype_float_to_int_refuses_values_without_an_integer(value, shown, dtype):
+    t = mlsys.tensor([1.0, value])
+    with pytest.raises(mlsys.Error, match=f"astype: value {shown}.* cannot be converted to {dtype}"):
+        t.astype(dtype)
+    assert mlsys.tensor([-2.75, 2.75]).astype(dtype).numpy().tolist() == [-2, 2]
+
+
 def test_out_of_range_enums_are_refused():
     x = mlsys.ones(3)
     with pytest.raises(mlsys.Error, match=r"UnaryOp\(99\) is not a unary op"):
