@@ -33,6 +33,28 @@ static std::string case_label(const GradeResult& r, const CaseResult& c) {
   return "Task " + c.task + (t ? " " + t->title : "") + " | " + c.target + " | " + c.name;
 }
 
+// The failed cases, most useful first: failures of the student's own code (a crash, a wrong
+// value, a timeout) grouped by task, then cases that stopped at an unfinished stub, then cases
+// that need another task (local grading). Truncated lists cut only from the end.
+static std::vector<const CaseResult*> failures_in_order(const GradeResult& r) {
+  std::vector<const CaseResult*> out;
+  auto rank = [](const CaseResult& c) {
+    if (!c.needs_task.empty()) return 2;
+    return c.reason.find("not implemented") != std::string::npos ? 1 : 0;
+  };
+  for (int k = 0; k < 3; ++k)
+    for (const TaskResult& t : r.tasks)
+      for (const CaseResult& c : r.cases)
+        if (c.status == "failed" && c.task == t.id && rank(c) == k) out.push_back(&c);
+  return out;
+}
+
+static size_t own_failures(const std::vector<const CaseResult*>& failed) {
+  size_t n = 0;
+  for (const CaseResult* c : failed) n += c->needs_task.empty() && c->reason.find("not implemented") == std::string::npos;
+  return n;
+}
+
 // What a student may see of a case: everything for visible ones, the verdict for hidden ones.
 static std::string case_output(const CaseResult& c) {
   if (c.status == "not_graded") return c.reason;
@@ -186,19 +208,16 @@ std::string to_markdown(const GradeResult& r) {
          << " | " << p.tiers << " | " << (p.status == "not_graded" ? "–" : format_points(p.points) + " / " + format_points(p.max_points)) << " |\n";
     os << "\n";
   }
-  std::vector<const CaseResult*> failed;
+  std::vector<const CaseResult*> failed = failures_in_order(r);
   int not_graded = 0;
-  for (const CaseResult& c : r.cases) {
-    if (c.status == "failed") failed.push_back(&c);
-    not_graded += c.status == "not_graded";
-  }
+  for (const CaseResult& c : r.cases) not_graded += c.status == "not_graded";
   if (not_graded) os << "_" << not_graded << " GPU test case(s) not graded here: no GPU (counted out of the maximum)._\n\n";
   if (!failed.empty()) {
     os << "<details><summary>Failed tests (" << failed.size() << ")</summary>\n\n";
-    size_t shown = 0;
+    size_t shown = 0, limit = std::max<size_t>(60, own_failures(failed));
     for (const CaseResult* c : failed) {
-      if (++shown > 60) {
-        os << "- ... and " << failed.size() - 60 << " more\n";
+      if (++shown > limit) {
+        os << "- ... and " << failed.size() - limit << " more (not implemented yet, or needing another task)\n";
         break;
       }
       os << "- `" << c->name << "` (task " << c->task << (c->hidden ? ", hidden" : "") << "): " << md_escape(c->reason) << "\n";
@@ -217,17 +236,21 @@ std::string to_table(const GradeResult& r, bool color) {
   char line[512];
   os << "\n" << r.pa << " — " << r.title << "  (" << r.mode << " grading of " << r.submission << ")\n";
   if (!r.internal_error.empty()) os << paint("grader error: " + r.internal_error, "31") << "\n";
-  std::snprintf(line, sizeof line, "%-6s %-44s %10s %14s\n", "task", "title", "tests", "points");
-  os << line << std::string(77, '-') << "\n";
+  // Task rows carry the test points; each performance item has its own row below them.
+  std::snprintf(line, sizeof line, "%-6s %-44s %12s %14s\n", "task", "title", "cases passed", "points");
+  os << line << std::string(79, '-') << "\n";
   for (const TaskResult& t : r.tasks) {
     std::string title = t.title.size() > 44 ? t.title.substr(0, 41) + "..." : t.title;
     std::string tests = !t.not_graded.empty() ? "no GPU"
                         : t.build_ok            ? std::to_string(t.passed) + "/" + std::to_string(t.total)
                                                 : "no build";
-    std::string pts = t.not_graded.empty() ? format_points(t.score) + " / " + format_points(t.max_score) : "not graded";
-    std::snprintf(line, sizeof line, "%-6s %-44s %10s %14s\n", t.id.c_str(), title.c_str(), tests.c_str(), pts.c_str());
-    bool full = t.score >= t.max_score - 1e-9;
+    std::string pts = t.not_graded.empty() ? format_points(t.test_score) + " / " + format_points(t.test_max_score) : "not graded";
+    std::snprintf(line, sizeof line, "%-6s %-44s %12s %14s\n", t.id.c_str(), title.c_str(), tests.c_str(), pts.c_str());
+    bool full = t.test_score >= t.test_max_score - 1e-9;
     os << (t.not_graded.empty() ? paint(line, t.build_ok ? (full ? "32" : "33") : "31") : std::string(line));
+    if (t.awaiting)
+      os << "       " << t.awaiting << " more case(s), " << format_points(t.awaiting_points)
+         << " point(s), need another task (not counted here; see below)\n";
   }
   for (const PerfResult& p : r.performance) {
     std::string title = "perf: " + p.title;
@@ -235,19 +258,28 @@ std::string to_table(const GradeResult& r, bool color) {
     bool skipped = p.reason.rfind("not measured", 0) == 0;
     std::string ratio = p.status == "not_graded" ? (skipped ? "skipped" : "no GPU") : ratio_text(p.ratio);
     std::string pts = p.status == "not_graded" ? "not graded" : format_points(p.points) + " / " + format_points(p.max_points);
-    std::snprintf(line, sizeof line, "%-6s %-44s %10s %14s\n", p.task.c_str(), title.c_str(), ratio.c_str(), pts.c_str());
+    if (!p.needs_task.empty()) {
+      ratio = "needs " + p.needs_task;
+      pts = "not counted";
+    }
+    std::snprintf(line, sizeof line, "%-6s %-44s %12s %14s\n", p.task.c_str(), title.c_str(), ratio.c_str(), pts.c_str());
     os << line;
   }
-  os << std::string(77, '-') << "\n";
+  os << std::string(79, '-') << "\n";
   std::string total = format_points(r.score) + " / " + format_points(r.max_score);
-  std::snprintf(line, sizeof line, "%-62s %14s\n", "total", total.c_str());
+  std::snprintf(line, sizeof line, "%-64s %14s\n", "total", total.c_str());
   os << paint(line, "1");
-  int failed = 0;
-  for (const CaseResult& c : r.cases) {
-    if (c.status != "failed") continue;
-    if (++failed <= 25) os << "  failed: " << c.name << " (task " << c.task << (c.hidden ? ", hidden" : "") << "): " << c.reason << "\n";
+  // Every failure of the student's own code is shown; only "not implemented yet" and "needs
+  // Task ..." cases are cut after 25.
+  std::vector<const CaseResult*> failed = failures_in_order(r);
+  size_t limit = std::max<size_t>(25, own_failures(failed)), shown = 0;
+  for (const CaseResult* c : failed) {
+    if (++shown > limit) {
+      os << "  ... " << failed.size() - limit << " more failed test cases (not implemented yet, or needing another task)\n";
+      break;
+    }
+    os << "  failed: " << c->name << " (task " << c->task << (c->hidden ? ", hidden" : "") << "): " << c->reason << "\n";
   }
-  if (failed > 25) os << "  ... " << failed - 25 << " more failed test cases\n";
   for (const TaskResult& t : r.tasks)
     if (!t.build_ok) os << "\nTask " << t.id << " did not build:\n" << t.build_errors << "\n";
   for (const PerfResult& p : r.performance)
@@ -294,14 +326,16 @@ std::string to_json(const GradeResult& r) {
   for (const TaskResult& t : r.tasks)
     tasks.push_back({{"id", t.id}, {"title", t.title}, {"build_ok", t.build_ok}, {"build_errors", t.build_errors},
                      {"build_source", t.build_source}, {"not_graded", t.not_graded}, {"score", t.score}, {"max_score", t.max_score},
-                     {"passed", t.passed}, {"total", t.total}});
+                     {"test_score", t.test_score}, {"test_max_score", t.test_max_score},
+                     {"passed", t.passed}, {"total", t.total}, {"awaiting", t.awaiting},
+                     {"awaiting_points", t.awaiting_points}});
   doc["tasks"] = tasks;
   json cases = json::array();
   for (const CaseResult& c : r.cases)
     cases.push_back({{"task", c.task}, {"target", c.target}, {"name", c.name}, {"filter", c.filter},
                      {"hidden", c.hidden}, {"requires_gpu", c.requires_gpu}, {"points", c.points},
                      {"max_points", c.max_points}, {"status", c.status}, {"reason", c.reason},
-                     {"output", c.output}, {"seconds", c.seconds}});
+                     {"output", c.output}, {"needs_task", c.needs_task}, {"seconds", c.seconds}});
   doc["cases"] = cases;
   json perf = json::array();
   for (const PerfResult& p : r.performance)
@@ -309,7 +343,7 @@ std::string to_json(const GradeResult& r) {
                     {"requires_gpu", p.requires_gpu}, {"status", p.status}, {"points", p.points},
                     {"max_points", p.max_points}, {"ratio", nan_safe(p.ratio)}, {"ratios", p.ratios},
                     {"ours_ms", nan_safe(p.ours_ms)}, {"ref_ms", nan_safe(p.ref_ms)}, {"reason", p.reason},
-                    {"output", p.output}, {"tiers", p.tiers}});
+                    {"output", p.output}, {"tiers", p.tiers}, {"needs_task", p.needs_task}});
   doc["performance"] = perf;
   return dump(doc);
 }

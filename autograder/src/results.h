@@ -23,6 +23,9 @@ struct CaseResult {
   std::string status;  // "passed", "failed", "not_graded"
   std::string reason;  // one line: "timed out after 10 s", "killed by SIGSEGV", ...
   std::string output;  // failure messages and output tail; never shown for hidden cases
+  // Local grading: the case stopped at another task's unfinished code ("1.3"). Officially that
+  // task would be the staff's, so the case is left out of the local score.
+  std::string needs_task;
   double seconds = 0;
 };
 
@@ -37,6 +40,7 @@ struct PerfResult {
   double ours_ms = std::nan(""), ref_ms = std::nan("");
   std::string reason, output;
   std::string tiers;  // "0.5x: 3, 0.25x: 1"
+  std::string needs_task;  // local grading: the benchmark stopped at another task's unfinished code
 };
 
 struct TaskResult {
@@ -45,8 +49,11 @@ struct TaskResult {
   std::string build_errors;  // trimmed compiler output (student-visible)
   std::string build_source;  // "reference build", "cached build", "built", "not built"
   std::string not_graded;    // why none of the task is graded on this machine ("" when some is)
-  double score = 0, max_score = 0;
-  int passed = 0, total = 0;
+  double score = 0, max_score = 0;          // tests and performance items
+  double test_score = 0, test_max_score = 0;  // the tests alone
+  int passed = 0, total = 0;                  // test cases
+  int awaiting = 0;                           // local grading: cases that need another task
+  double awaiting_points = 0;
 };
 
 struct GradeResult {
