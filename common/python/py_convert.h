@@ -54,13 +54,13 @@ inline Scalar to_scalar(py::handle obj, const char* op) {
 // A shape is an int or a sequence of ints: 3, (2, 3), [2, 3], () for a scalar (PA1 placeholders
 // also take -1 for a dim known only at run time; the C++ side checks the values).
 inline Shape to_shape(py::handle obj, const char* op) {
-  if (is_index(obj)) return {obj.cast<int64_t>()};
+  if (is_index(obj)) return {to_int64(obj, op)};
   if (py::isinstance<py::sequence>(obj) && !py::isinstance<py::str>(obj)) {
     Shape shape;
     for (py::handle d : obj) {
       if (!is_index(d))
         MLSYS_FAIL(op, "expected a shape of ints, got an element of type ", type_name(d));
-      shape.push_back(d.cast<int64_t>());
+      shape.push_back(to_int64(d, op));
     }
     return shape;
   }

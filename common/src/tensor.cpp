@@ -80,11 +80,23 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+// a * b for element counts, or an Error when the product exceeds kMaxNumel (a, b >= 0).
+static int64_t checked_mul(int64_t a, int64_t b, const Shape& shape, const char* op) {
+  int64_t n = 0;
+  MLSYS_CHECK(!__builtin_mul_overflow(a, b, &n) && n <= kMaxNumel, op, "shape ",
+              to_string(shape), " has more elements than the ", kMaxNumel,
+              " (2^60 - 1) a tensor can hold");
+  return n;
+}
+
 static void check_shape(const Shape& shape, const char* op) {
   MLSYS_CHECK(shape.size() <= static_cast<size_t>(kMaxDims), op, "at most ", kMaxDims,
               " dims are supported, got shape ", to_string(shape));
-  for (int64_t d : shape)
+  int64_t n = 1;
+  for (int64_t d : shape) {
     MLSYS_CHECK(d >= 0, op, "dims must be non-negative, got shape ", to_string(shape));
+    n = checked_mul(n, d, shape, op);
+  }
 }
 
 // Enums that come from outside (a cast integer, a Python binding) are checked before use.
@@ -457,7 +469,7 @@ Tensor Tensor::reshape(Shape new_shape) const {
     } else {
       MLSYS_CHECK(new_shape[i] >= 0, "reshape", "dims must be >= 0 or -1, got ",
                   to_string(new_shape));
-      known *= new_shape[i];
+      known = checked_mul(known, new_shape[i], new_shape, "reshape");
     }
   }
   if (infer >= 0) {
@@ -683,8 +695,15 @@ Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype(), t.device
 Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype(), t.device()); }
 
 Tensor arange(double start, double stop, double step, DType dtype, Device device) {
+  MLSYS_CHECK(std::isfinite(start) && std::isfinite(stop) && std::isfinite(step), "arange",
+              "start, stop and step must be finite, got start=", start, ", stop=", stop,
+              ", step=", step);
   MLSYS_CHECK(step != 0, "arange", "step must be non-zero");
-  int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
+  const double len = std::ceil((stop - start) / step);  // may be +-inf for a tiny step
+  MLSYS_CHECK(len <= static_cast<double>(kMaxNumel), "arange", "[", start, ", ", stop,
+              ") by step ", step, " has ", len, " elements; at most ", kMaxNumel,
+              " are supported");
+  const int64_t n = len > 0 ? static_cast<int64_t>(len) : 0;
   Tensor t({n}, dtype, Device::CPU);
   visit_dtype(dtype, [&](auto tag) {
     using T = decltype(tag);

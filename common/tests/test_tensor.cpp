@@ -258,6 +258,36 @@ TEST(TensorAstype, FloatToIntTruncatesAndRefusesWhatHasNoIntegerValue) {
   EXPECT_ERROR_WITH(zeros({1}, DType::Int64).set({0}, 1e300), "value 1.0000000000000001e+300");
 }
 
+// ============================================================================================
+// Sizes and bounds: element counts cannot overflow; arange needs finite bounds
+// ============================================================================================
+
+TEST(TensorSizes, ElementCountsAreCheckedWhenShapesAreMade) {
+  const int64_t big = int64_t{1} << 62;
+  EXPECT_ERROR_WITH(ones({3, big}), "mlsys::Tensor: shape [3, 4611686018427387904] has more elements");
+  EXPECT_ERROR_WITH(zeros({big, 4}, DType::Int64), "has more elements than");
+  EXPECT_ERROR_WITH(empty({int64_t{1} << 31, int64_t{1} << 31, 1 << 30}), "has more elements than");
+  EXPECT_ERROR_WITH(scalar(1.f).expand({big, 4}), "mlsys::Tensor::make_view: shape");
+  EXPECT_ERROR_WITH(iota({4}).reshape({big, 4, -1}), "mlsys::reshape: shape");
+  // At the limit itself nothing overflows (nothing is allocated for a zero-size dim).
+  EXPECT_EQ(empty({kMaxNumel, 0}).numel(), 0);
+  EXPECT_EQ(scalar(1.f).expand({kMaxNumel}).numel(), kMaxNumel);
+}
+
+TEST(TensorSizes, ArangeRefusesNonFiniteBoundsAndHugeLengths) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_ERROR_WITH(arange(0, inf), "mlsys::arange: start, stop and step must be finite, got start=0, stop=inf");
+  EXPECT_ERROR_WITH(arange(-inf, 0), "must be finite");
+  EXPECT_ERROR_WITH(arange(0, nan), "stop=nan");
+  EXPECT_ERROR_WITH(arange(nan, 1), "start=nan");
+  EXPECT_ERROR_WITH(arange(0, 1, nan), "step=nan");
+  EXPECT_ERROR_WITH(arange(0, 1e300, 1e-300), "at most");
+  EXPECT_ERROR_WITH(arange(2e9, 3e9, 5e8, DType::Int32), "value 2500000000 cannot be converted to int32");
+  EXPECT_EQ(arange(5, 0).numel(), 0);  // an empty range is still fine
+  EXPECT_EQ(arange(0, -3, -1).to_vector<float>(), (std::vector<float>{0, -1, -2}));
+}
+
 TEST(TensorErrors, OutOfRangeEnumsAreRefused) {
   EXPECT_ERROR_WITH(zeros({2}, static_cast<DType>(7)), "mlsys::Tensor: dtype DType(7) is not a dtype");
   EXPECT_ERROR_WITH(zeros({2}, DType::Float32, static_cast<Device>(5)), "Device(5) is not a device");

@@ -32,7 +32,10 @@ const char* to_string(DType dtype);
 const char* to_string(Device device);
 std::string to_string(const Shape& shape);  // "[2, 3, 4]"
 size_t dtype_size(DType dtype);
+// The number of elements of a shape. Every shape a tensor is made with is checked to have at
+// most kMaxNumel elements (so that element counts and byte sizes never overflow).
 int64_t numel(const Shape& shape);
+constexpr int64_t kMaxNumel = INT64_MAX / 8;
 
 // A number written into a tensor by full, fill_ or set: an integer (kept exactly, as int64)
 // or a floating-point value (as double). It is converted once, straight to the tensor's dtype:
@@ -189,7 +192,8 @@ Tensor zeros(Shape shape, DType dtype = DType::Float32, Device device = Device::
 Tensor ones(Shape shape, DType dtype = DType::Float32, Device device = Device::CPU);
 Tensor full(Shape shape, Scalar value, DType dtype = DType::Float32, Device device = Device::CPU);
 Tensor scalar(float value, Device device = Device::CPU);  // a 0-dim float32 tensor
-// [start, stop) with step; float32 unless dtype says otherwise.
+// [start, stop) with step; float32 unless dtype says otherwise. start, stop and step must be
+// finite.
 Tensor arange(double start, double stop, double step = 1.0, DType dtype = DType::Float32,
               Device device = Device::CPU);
 // Copies `values` (size must equal numel(shape)). T is float, int32_t or int64_t.

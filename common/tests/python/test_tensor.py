@@ -401,6 +401,18 @@ def test_astype_float_to_int_refuses_values_without_an_integer(value, shown, dty
     assert mlsys.tensor([-2.75, 2.75]).astype(dtype).numpy().tolist() == [-2, 2]
 
 
+def test_sizes_and_bounds_are_checked():
+    with pytest.raises(mlsys.Error, match=r"shape \[3, 4611686018427387904\] has more elements"):
+        mlsys.ones((3, 2**62))
+    with pytest.raises(mlsys.Error, match="has more elements"):
+        mlsys.zeros((1,)).expand(2**62, 4)
+    with pytest.raises(mlsys.Error, match="does not fit in int64"):
+        mlsys.zeros(2**64)
+    for args in [(0, float("inf")), (float("-inf"), 0), (0, float("nan")), (0, 1, float("nan"))]:
+        with pytest.raises(mlsys.Error, match="arange: start, stop and step must be finite"):
+            mlsys.arange(*args)
+
+
 def test_out_of_range_enums_are_refused():
     x = mlsys.ones(3)
     with pytest.raises(mlsys.Error, match=r"UnaryOp\(99\) is not a unary op"):
