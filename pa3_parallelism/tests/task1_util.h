@@ -1,0 +1,297 @@
+// Helpers of the PA3 Task 1 tests (public and hidden): inputs, the float64 reference sum with
+// its float32 rounding bound, per-rank traffic, and what each case records for the grader.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "mlsys/recording.h"
+#include "mlsys/tensor.h"
+#include "mlsys/testing.h"
+#include "pa3/collectives.h"
+#include "pa3/comm.h"
+
+namespace pa3test {
+
+using mlsys::Tensor;
+
+// Every blocking call of a test fails after this many seconds: a collective that deadlocks
+// fails fast, with the roll call of what each rank was waiting for.
+constexpr double kDeadlineSeconds = 2.0;
+
+class Task1Test : public ::testing::TestWithParam<int> {
+ protected:
+  pa3::ScopedDeadline deadline_{kDeadlineSeconds};
+};
+
+inline std::string where(const std::string& op, int p, int64_t n, int rank = -1) {
+  return op + " p=" + std::to_string(p) + " n=" + std::to_string(n) +
+         (rank >= 0 ? " rank " + std::to_string(rank) : "");
+}
+
+// Rank r's input: seeded normal values, different on every rank and every seed.
+inline std::vector<float> input(int rank, int64_t n, uint64_t seed) {
+  if (n == 0) return {};
+  return mlsys::randn({n}, seed + 7919 * static_cast<uint64_t>(rank)).to_vector<float>();
+}
+
+inline Tensor tensor_of(const std::vector<float>& v, mlsys::Shape shape) {
+  if (v.empty()) return mlsys::zeros(shape);
+  return mlsys::from_vector(v, shape);
+}
+
+// The sum over ranks in float64, and the bound on the float32 rounding error of any order of
+// the p-1 additions: |fl(sum) - sum| <= (p-1) u sum_r |x_r| with u = 2^-24 (Higham, Accuracy and
+// Stability of Numerical Algorithms, 2002, §4.2), times 1.01 for the second-order term.
+struct SumReference {
+  std::vector<double> sum, bound;
+  double max_bound = 0;
+};
+
+inline SumReference sum_reference(int p, int64_t n, uint64_t seed) {
+  SumReference ref{std::vector<double>(n, 0.0), std::vector<double>(n, 0.0), 0.0};
+  std::vector<double> abs_sum(n, 0.0);
+  for (int r = 0; r < p; ++r) {
+    std::vector<float> x = input(r, n, seed);
+    for (int64_t i = 0; i < n; ++i) {
+      ref.sum[i] += x[i];
+      abs_sum[i] += std::fabs(x[i]);
+    }
+  }
+  const double u = std::ldexp(1.0, -24);
+  for (int64_t i = 0; i < n; ++i) {
+    ref.bound[i] = 1.01 * (p - 1) * u * abs_sum[i];
+    ref.max_bound = std::max(ref.max_bound, ref.bound[i]);
+  }
+  return ref;
+}
+
+// got[i] against ref.sum[offset + i] within ref.bound; names the first bad elements.
+inline ::testing::AssertionResult within_bound(const std::vector<float>& got,
+                                               const SumReference& ref, int64_t offset,
+                                               const std::string& what) {
+  int bad = 0;
+  ::testing::AssertionResult result = ::testing::AssertionSuccess();
+  std::string msg;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const double err = std::fabs(static_cast<double>(got[i]) - ref.sum[offset + i]);
+    if (!(err <= ref.bound[offset + i])) {
+      if (++bad <= 5)
+        msg += "\n  element " + std::to_string(offset + i) + ": got " + std::to_string(got[i]) +
+               ", float64 sum " + std::to_string(ref.sum[offset + i]) + ", error " +
+               std::to_string(err) + " > bound " + std::to_string(ref.bound[offset + i]);
+    }
+  }
+  if (bad == 0) return result;
+  return ::testing::AssertionFailure()
+         << what << ": " << bad << " element(s) off the sum over ranks by more than the float32 "
+         << "rounding bound" << msg
+         << "\n  hint: check which chunk each step sends and receives, and that every rank adds "
+            "its own input exactly once";
+}
+
+// What one rank sent on its communicator, read right after the collective.
+struct Sent {
+  uint64_t bytes = 0, messages = 0, native_bytes = 0, native_messages = 0;
+};
+
+inline Sent sent_by(const pa3::Communicator& comm) {
+  const pa3::CommStats s = comm.stats();
+  Sent out{s.sent.bytes, s.sent.messages, 0, 0};
+  for (const char* name : {"native_all_reduce", "native_reduce_scatter", "native_all_gather",
+                           "native_broadcast"}) {
+    out.native_bytes += s.sent_in_scope(name).bytes;
+    out.native_messages += s.sent_in_scope(name).messages;
+  }
+  return out;
+}
+
+// Checks every rank's traffic against the expected bytes and messages, records both, and
+// requires that no native_* collective was used.
+inline void check_traffic(const std::string& what, const std::vector<Sent>& sent,
+                          const std::vector<int64_t>& expected_bytes,
+                          const std::vector<int64_t>& expected_messages) {
+  std::vector<int64_t> bytes, messages;
+  for (size_t r = 0; r < sent.size(); ++r) {
+    bytes.push_back(static_cast<int64_t>(sent[r].bytes));
+    messages.push_back(static_cast<int64_t>(sent[r].messages));
+    EXPECT_EQ(sent[r].native_bytes + sent[r].native_messages, 0u)
+        << what << " rank " << r << ": used a native_* collective; use send/recv/sendrecv only";
+  }
+  EXPECT_EQ(bytes, expected_bytes)
+      << what << ": bytes sent by each rank (rank 0 first) differ from the algorithm's";
+  EXPECT_EQ(messages, expected_messages)
+      << what << ": messages sent by each rank (rank 0 first) differ from the algorithm's";
+  mlsys::test::record_exact(what + " bytes", bytes);
+  mlsys::test::record_exact(what + " messages", messages);
+}
+
+// |chunk i| of n over p (chunk_of, which the runtime's own tests check).
+inline int64_t chunk(int64_t n, int p, int i) { return pa3::chunk_of(n, p, i).size; }
+
+// ---- each collective, run on p ranks, checked and recorded ----------------------------------
+
+// Reduce-scatter of `shape`-shaped inputs (the same numel on every rank).
+inline void check_reduce_scatter(int p, mlsys::Shape shape, uint64_t seed) {
+  const int64_t n = mlsys::numel(shape);
+  const std::string what = where("ring_reduce_scatter", p, n);
+  const SumReference ref = sum_reference(p, n, seed);
+  std::vector<std::vector<float>> out(p), in_after(p);
+  std::vector<Sent> sent(p);
+  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+    const int r = comm.rank();
+    Tensor in = tensor_of(input(r, n, seed), shape);
+    Tensor o = mlsys::full({chunk(n, p, r)}, -7.f);
+    pa3::ring_reduce_scatter(comm, in, o);
+    sent[r] = sent_by(comm);
+    out[r] = o.to_vector<float>();
+    in_after[r] = in.to_vector<float>();
+  });
+  std::vector<float> all;
+  std::vector<int64_t> expected_bytes, expected_messages;
+  for (int r = 0; r < p; ++r) {
+    EXPECT_EQ(static_cast<int64_t>(out[r].size()), chunk(n, p, r));
+    EXPECT_TRUE(within_bound(out[r], ref, pa3::chunk_of(n, p, r).begin, what + " rank " +
+                                                                              std::to_string(r)));
+    EXPECT_EQ(in_after[r], input(r, n, seed)) << what << " rank " << r << ": `in` was modified";
+    all.insert(all.end(), out[r].begin(), out[r].end());
+    expected_bytes.push_back(p == 1 ? 0 : 4 * (n - chunk(n, p, r)));
+    expected_messages.push_back(p - 1);
+  }
+  mlsys::test::record(what + " chunks in rank order", tensor_of(all, {n}), 0, ref.max_bound);
+  check_traffic(what, sent, expected_bytes, expected_messages);
+}
+
+// All-gather of every rank's chunk of a seeded vector, in `dtype`: out must be exact.
+inline void check_all_gather(int p, int64_t n, mlsys::DType dtype, uint64_t seed) {
+  const std::string what = where(std::string("ring_all_gather ") + mlsys::to_string(dtype), p, n);
+  // The full vector: rank r contributes elements [begin_r, end_r) of it.
+  std::vector<float> full = input(0, n, seed);
+  for (float& x : full) x = std::round(x * 1000.f);  // exact in every dtype
+  const Tensor full_t = tensor_of(full, {n}).astype(dtype);
+  std::vector<Tensor> out(p);
+  std::vector<Sent> sent(p);
+  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+    const int r = comm.rank();
+    const pa3::Chunk c = pa3::chunk_of(n, p, r);
+    Tensor in = full_t.slice(0, c.begin, c.end()).clone();
+    Tensor o = mlsys::full({n}, -7, dtype);
+    pa3::ring_all_gather(comm, in, o);
+    sent[r] = sent_by(comm);
+    out[r] = o;
+  });
+  const int64_t size = dtype == mlsys::DType::Float32 || dtype == mlsys::DType::Int32 ? 4 : 8;
+  std::vector<int64_t> expected_bytes, expected_messages;
+  for (int r = 0; r < p; ++r) {
+    EXPECT_EQ(out[r].to_vector<double>(), full_t.to_vector<double>())
+        << what << " rank " << r << ": out must hold every rank's chunk, in rank order";
+    expected_bytes.push_back(p == 1 ? 0 : size * (n - chunk(n, p, (r + 1) % p)));
+    expected_messages.push_back(p - 1);
+  }
+  std::vector<double> joined;
+  for (int r = 0; r < p; ++r) {
+    std::vector<double> v = out[r].to_vector<double>();
+    joined.insert(joined.end(), v.begin(), v.end());
+  }
+  std::vector<int64_t> exact(joined.begin(), joined.end());
+  mlsys::test::record_exact(what + " out of every rank", exact);
+  check_traffic(what, sent, expected_bytes, expected_messages);
+}
+
+// All-reduce in place: every rank within the bound of the float64 sum, and all ranks equal
+// bit for bit.
+inline void check_all_reduce(int p, mlsys::Shape shape, uint64_t seed) {
+  const int64_t n = mlsys::numel(shape);
+  const std::string what = where("ring_all_reduce", p, n);
+  const SumReference ref = sum_reference(p, n, seed);
+  std::vector<std::vector<float>> out(p);
+  std::vector<mlsys::Shape> shapes(p);
+  std::vector<Sent> sent(p);
+  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+    const int r = comm.rank();
+    Tensor t = tensor_of(input(r, n, seed), shape);
+    pa3::ring_all_reduce(comm, t);
+    sent[r] = sent_by(comm);
+    out[r] = t.to_vector<float>();
+    shapes[r] = t.shape();
+  });
+  std::vector<int64_t> expected_bytes, expected_messages;
+  for (int r = 0; r < p; ++r) {
+    EXPECT_EQ(shapes[r], shape);
+    EXPECT_TRUE(within_bound(out[r], ref, 0, what + " rank " + std::to_string(r)));
+    if (r > 0) {
+      // Bit-identical, not merely close: compare the bit patterns (NaN-safe).
+      bool same = out[r].size() == out[0].size() &&
+                  std::equal(out[r].begin(), out[r].end(), out[0].begin(),
+                             [](float a, float b) { return std::memcmp(&a, &b, 4) == 0; });
+      EXPECT_TRUE(same) << what << ": rank " << r << " does not hold the same bits as rank 0 "
+                        << "(the all-gather must copy each chunk's owner's bits)";
+    }
+    expected_bytes.push_back(p == 1 ? 0
+                                    : 4 * (2 * n - chunk(n, p, r) - chunk(n, p, (r + 1) % p)));
+    expected_messages.push_back(2 * (p - 1));
+  }
+  mlsys::test::record(what + " rank 0", tensor_of(out[0], {n}), 0, ref.max_bound);
+  int64_t identical = 1;
+  for (int r = 1; r < p; ++r) identical &= std::memcmp(out[r].data(), out[0].data(), 4 * n) == 0;
+  mlsys::test::record_exact(what + " ranks identical", identical);
+  check_traffic(what, sent, expected_bytes, expected_messages);
+}
+
+// The binomial tree's message count of each rank, computed round by round: in the round of
+// mask m (the largest power of two below p first, then halving), every virtual rank v that is
+// a multiple of 2m sends to v + m when v + m < p. (Independent of the lowbit formulation the
+// contract gives.)
+inline std::vector<int64_t> binomial_sends(int p, int root) {
+  std::vector<int64_t> sends(p, 0);
+  int top = 1;
+  while (top * 2 < p) top *= 2;
+  for (int m = top; m >= 1 && p > 1; m /= 2)
+    for (int v = 0; v + m < p; v += 2 * m) ++sends[(v + root) % p];
+  return sends;
+}
+
+// Broadcast from `root` of a seeded tensor of `shape` in `dtype`: every rank gets root's exact
+// values; each rank sends as many full copies as its children in the tree.
+inline void check_broadcast(int p, mlsys::Shape shape, int root, mlsys::DType dtype,
+                            uint64_t seed) {
+  const int64_t n = mlsys::numel(shape);
+  const std::string what =
+      where(std::string("tree_broadcast ") + mlsys::to_string(dtype) + " root " + std::to_string(root), p, n);
+  auto values = [&](int r) {
+    std::vector<float> v = input(r, n, seed);
+    for (float& x : v) x = std::round(x * 1000.f);
+    return tensor_of(v, shape).astype(dtype);
+  };
+  const Tensor expected = values(root);
+  std::vector<Tensor> out(p);
+  std::vector<Sent> sent(p);
+  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+    Tensor t = values(comm.rank());
+    pa3::tree_broadcast(comm, t, root);
+    sent[comm.rank()] = sent_by(comm);
+    out[comm.rank()] = t;
+  });
+  const int64_t size = dtype == mlsys::DType::Float32 || dtype == mlsys::DType::Int32 ? 4 : 8;
+  const std::vector<int64_t> sends = binomial_sends(p, root);
+  std::vector<int64_t> expected_bytes;
+  std::vector<double> joined;
+  for (int r = 0; r < p; ++r) {
+    EXPECT_EQ(out[r].to_vector<double>(), expected.to_vector<double>())
+        << what << " rank " << r << ": must hold root's values";
+    expected_bytes.push_back(sends[r] * n * size);
+    std::vector<double> v = out[r].to_vector<double>();
+    joined.insert(joined.end(), v.begin(), v.end());
+  }
+  mlsys::test::record_exact(what + " t of every rank",
+                            std::vector<int64_t>(joined.begin(), joined.end()));
+  check_traffic(what, sent, expected_bytes, sends);
+}
+
+}  // namespace pa3test
