@@ -113,6 +113,14 @@ std::string to_path(py::handle obj) {
 // NumPy interop
 // ============================================================================================
 
+// A view with stride 0 along a dim of size > 1 (an expanded, broadcast view). It is read-only,
+// as in NumPy: its numpy() array, and every assignment through it, even to one element.
+bool is_broadcast(const Tensor& t) {
+  for (size_t i = 0; i < t.shape().size(); ++i)
+    if (t.strides()[i] == 0 && t.shape()[i] > 1) return true;
+  return false;
+}
+
 // Keeps a CPU Storage alive for the arrays that view it; exports it as one flat byte buffer.
 struct HostStorage {
   std::shared_ptr<mlsys::Storage> storage;
@@ -126,16 +134,12 @@ py::object to_numpy(const Tensor& tensor) {
     return np.attr("empty")(to_tuple(t.shape()), numpy_name(t.dtype()));
   int64_t itemsize = static_cast<int64_t>(mlsys::dtype_size(t.dtype()));
   Shape byte_strides = t.strides();
-  bool broadcast = false;
-  for (size_t i = 0; i < byte_strides.size(); ++i) {
-    broadcast |= byte_strides[i] == 0 && t.shape()[i] > 1;
-    byte_strides[i] *= itemsize;
-  }
+  for (int64_t& s : byte_strides) s *= itemsize;
   py::object arr = np.attr("ndarray")(
       py::arg("shape") = to_tuple(t.shape()), py::arg("dtype") = numpy_name(t.dtype()),
       py::arg("buffer") = py::cast(HostStorage{t.storage()}),
       py::arg("offset") = t.offset() * itemsize, py::arg("strides") = to_tuple(byte_strides));
-  if (broadcast) arr.attr("flags").attr("writeable") = false;
+  if (is_broadcast(t)) arr.attr("flags").attr("writeable") = false;
   return arr;
 }
 
@@ -258,6 +262,10 @@ Tensor index_view(const Tensor& t, py::handle key) {
 }
 
 void assign(Tensor& t, py::handle key, py::handle value) {
+  if (is_broadcast(t))
+    MLSYS_FAIL("__setitem__", "cannot write into the broadcast view ", t.describe(),
+               " (or any element of it): broadcast (expanded) views are read-only, as in NumPy; "
+               "write into the tensor it was expanded from, or into a clone()");
   Tensor view = index_view(t, key);
   if (py::isinstance<Tensor>(value)) {
     view.copy_(value.cast<Tensor>());

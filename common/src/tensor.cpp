@@ -170,6 +170,16 @@ static To read_as(const Tensor& t, int64_t off, const char* op) {
   return out;
 }
 
+// Broadcast views alias several positions to one element, so a write to them is ambiguous;
+// NumPy makes them read-only, and so do we.
+static void check_writable(const Tensor& t, const char* op) {
+  for (size_t d = 0; d < t.shape().size(); ++d)
+    MLSYS_CHECK(t.strides()[d] != 0 || t.shape()[d] <= 1, op, "cannot write into the broadcast ",
+                "view ", t.describe(), ": dim ", d, " has stride 0, so its ", t.shape()[d],
+                " positions are one element. Broadcast (expanded) views are read-only, as in "
+                "NumPy; write into the tensor it was expanded from, or into a clone()");
+}
+
 
 // ============================================================================================
 // Storage
@@ -370,6 +380,7 @@ float Tensor::at(std::initializer_list<int64_t> index) const {
 
 void Tensor::set(std::initializer_list<int64_t> index, Scalar value) {
   int64_t off = element_offset(*this, index, "Tensor::set");
+  check_writable(*this, "Tensor::set");
   visit_dtype(dtype_, [&](auto tag) {
     using T = decltype(tag);
     static_cast<T*>(raw_data())[off] = convert_scalar<T>(value, "Tensor::set");
@@ -594,13 +605,35 @@ Tensor Tensor::unsqueeze(int64_t axis) const {
 // Copies
 // ============================================================================================
 
+// True when views a and b of one storage may share an element: their spans [first, last]
+// of element offsets intersect. O(ndim); it can say yes for interleaved views that touch no
+// common element (t[0::2] and t[1::2]), which then just cost one extra copy.
+static bool may_overlap(const Tensor& a, const Tensor& b) {
+  if (a.storage() != b.storage() || a.numel() == 0 || b.numel() == 0) return false;
+  auto span = [](const Tensor& t) {
+    int64_t lo = t.offset(), hi = t.offset();
+    for (size_t d = 0; d < t.shape().size(); ++d) {
+      int64_t reach = (t.shape()[d] - 1) * t.strides()[d];
+      (reach < 0 ? lo : hi) += reach;
+    }
+    return std::pair<int64_t, int64_t>(lo, hi);
+  };
+  auto [a_lo, a_hi] = span(a);
+  auto [b_lo, b_hi] = span(b);
+  return a_lo <= b_hi && b_lo <= a_hi;
+}
+
 void Tensor::copy_(const Tensor& src) {
   check_defined(*this, "copy_");
   check_defined(src, "copy_");
   MLSYS_CHECK(src.dtype() == dtype_, "copy_", "argument 'src' expected dtype ", to_string(dtype_),
               ", got ", to_string(src.dtype()), " (use astype)");
+  check_writable(*this, "copy_");
   Tensor s = src;
-  if (s.device() != device()) s = s.contiguous().to(device());
+  if (s.device() != device())
+    s = s.contiguous().to(device());
+  else if (may_overlap(*this, s))
+    s = s.clone();  // the kernels read and write in one pass: stage src so none is overwritten
   Tensor b = s.expand(shape_);  // throws if src does not broadcast to this shape
   if (device() == Device::CPU) {
     detail::cpu_copy_strided(raw_data(), detail::layout_of(*this), b.raw_data(),
@@ -615,6 +648,7 @@ static Tensor full_named(Shape shape, Scalar value, DType dtype, Device device, 
 
 void Tensor::fill_(Scalar value) {
   check_defined(*this, "fill_");
+  check_writable(*this, "fill_");
   copy_(full_named({}, value, dtype_, Device::CPU, "fill_"));
 }
 

@@ -300,6 +300,78 @@ TEST_F(Ops, FullKeepsIntegersExactOnTheDevice) {
 }
 
 // ============================================================================================
+// Copies between views of one storage
+// ============================================================================================
+
+// dst.copy_(src) where both are views of one tensor must give NumPy's result: as if src were
+// copied out first. The reference does exactly that, on host vectors, with index arithmetic:
+// dst and src are described by (offset, shape, strides) into the flat data.
+struct ViewSpec {
+  int64_t offset;
+  Shape shape, strides;
+};
+
+static Tensor view_of(const Tensor& t, const ViewSpec& v) {
+  return Tensor::make_view(t.storage(), v.shape, v.strides, t.offset() + v.offset, t.dtype());
+}
+
+static std::vector<double> ref_overlapping_copy(std::vector<double> data, const ViewSpec& dst,
+                                                const ViewSpec& src) {
+  const std::vector<double> before = data;  // the source, copied first
+  const int64_t n = numel(dst.shape);
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t rem = i, od = dst.offset, os = src.offset;
+    for (size_t d = dst.shape.size(); d-- > 0;) {
+      int64_t c = rem % dst.shape[d];
+      rem /= dst.shape[d];
+      od += c * dst.strides[d];
+      os += c * src.strides[d];
+    }
+    data[od] = before[os];
+  }
+  return data;
+}
+
+TEST_F(Ops, OverlappingCopyIsAsIfTheSourceWereCopiedFirst) {
+  // A flat 1-D tensor of 12 and a [4, 5] matrix (20 elements); each pair is written in both
+  // directions (source before / after the destination in memory).
+  struct Case {
+    const char* name;
+    int64_t size;
+    ViewSpec a, b;
+  };
+  const std::vector<Case> cases = {
+      {"t[1:] vs t[:-1] (contiguous)", 12, {1, {11}, {1}}, {0, {11}, {1}}},
+      {"t[2::2] vs t[:-2:2]", 12, {2, {5}, {2}}, {0, {5}, {2}}},
+      {"t[3:] vs t[:-3] (3 apart)", 12, {3, {9}, {1}}, {0, {9}, {1}}},
+      {"m[1:, :3] vs m[:-1, :3]", 20, {5, {3, 3}, {5, 1}}, {0, {3, 3}, {5, 1}}},
+      {"m[:, 1:] vs m[:, :-1]", 20, {1, {4, 4}, {5, 1}}, {0, {4, 4}, {5, 1}}},
+      {"m[1:, 1:] vs m[:-1, :-1]", 20, {6, {3, 4}, {5, 1}}, {0, {3, 4}, {5, 1}}},
+      {"m[1:, :-1] vs m[:-1, 1:] (anti-diagonal)", 20, {5, {3, 4}, {5, 1}}, {1, {3, 4}, {5, 1}}},
+      {"s vs s.T of a 4x4 block", 20, {0, {4, 4}, {5, 1}}, {0, {4, 4}, {1, 5}}},
+      {"t[::2] vs t[1::2] (interleaved, no common element)", 12, {0, {6}, {2}}, {1, {6}, {2}}},
+      {"t vs t (the same view)", 12, {0, {12}, {1}}, {0, {12}, {1}}},
+  };
+  for (DType dtype : {DType::Float32, DType::Int64}) {
+    for (const Case& c : cases) {
+      for (bool swap : {false, true}) {
+        const ViewSpec& dst = swap ? c.b : c.a;
+        const ViewSpec& src = swap ? c.a : c.b;
+        Tensor t = dev(arange(0, static_cast<double>(c.size), 1, dtype));
+        std::vector<double> want = ref_overlapping_copy(t.to_vector<double>(), dst, src);
+        view_of(t, dst).copy_(view_of(t, src));
+        EXPECT_EQ(t.to_vector<double>(), want)
+            << c.name << (swap ? " (reversed)" : "") << ", " << to_string(dtype);
+      }
+    }
+  }
+  // A broadcast source that lies inside the destination: every row becomes the old row 2.
+  Tensor m = dev(arange(0, 12, 1).reshape({4, 3}));
+  m.copy_(m.select(0, 2));
+  EXPECT_EQ(m.to_vector<float>(), (std::vector<float>{6, 7, 8, 6, 7, 8, 6, 7, 8, 6, 7, 8}));
+}
+
+// ============================================================================================
 // Bad input
 // ============================================================================================
 

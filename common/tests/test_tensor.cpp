@@ -160,8 +160,23 @@ TEST(TensorCopies, ContiguousAndCloneOfStridedViews) {
 }
 
 // ============================================================================================
-// Writes: integers stay exact
+// Writes: broadcast views are read-only; integers stay exact
 // ============================================================================================
+
+TEST(TensorWrites, BroadcastViewsAreReadOnly) {
+  Tensor base = iota({3, 1});
+  Tensor e = base.expand({3, 4});  // 4 positions per row share one element
+  EXPECT_ERROR_WITH(e.copy_(iota({3, 4})), "cannot write into the broadcast view float32[3, 4]");
+  EXPECT_ERROR_WITH(e.copy_(iota({3, 4})), "dim 1 has stride 0");
+  EXPECT_ERROR_WITH(e.fill_(1.f), "mlsys::fill_: cannot write into the broadcast view");
+  EXPECT_ERROR_WITH(e.set({0, 1}, 5.f), "mlsys::Tensor::set: cannot write into the broadcast");
+  EXPECT_ERROR_WITH(scalar(2.f).expand({5}).fill_(0.f), "dim 0 has stride 0");
+  EXPECT_EQ(base.to_vector<float>(), (std::vector<float>{0, 1, 2}));  // untouched
+  // Broadcasting only adds size-1 dims here: nothing is aliased, so writing is fine.
+  Tensor row = iota({3});
+  row.expand({1, 3}).copy_(full({1, 3}, 7.f));
+  EXPECT_EQ(row.to_vector<float>(), (std::vector<float>{7, 7, 7}));
+}
 
 TEST(TensorWrites, IntegerFillsStayExact) {
   // 2^24 + 1 is the first integer float32 cannot hold; 2^53 + 1 the first for double.

@@ -127,7 +127,8 @@ class Tensor {
   }
 
   // ---- element access (CPU only; for tests and small code) --------------------------------
-  // Reads/writes one element by multi-index; checks rank and bounds.
+  // Reads/writes one element by multi-index; checks rank and bounds. set() refuses broadcast
+  // views, like copy_.
   float at(std::initializer_list<int64_t> index) const;
   void set(std::initializer_list<int64_t> index, Scalar value);
   float item() const;  // the value of a one-element tensor, as float
@@ -163,7 +164,9 @@ class Tensor {
   // to an integer dtype truncates toward zero, and NaN, infinities and values out of range
   // throw an mlsys::Error naming the value.
   Tensor astype(DType dtype) const;
-  // Copies `src` (broadcast to this shape) into this view, in place.
+  // Copies `src` (broadcast to this shape) into this view, in place. When `src` shares memory
+  // with this view, the result is as if `src` had been copied first (as in NumPy). A broadcast
+  // view (stride 0 along a dim of size > 1) is read-only: writing into it throws.
   void copy_(const Tensor& src);
   void fill_(Scalar value);
 

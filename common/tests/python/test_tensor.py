@@ -349,6 +349,55 @@ def test_setitem_and_copy_writes_in_place(rng):
     check(t, np.broadcast_to(np.array([[1.0], [2.0], [3.0]], np.float32), (3, 4)), rtol=0, atol=0)
 
 
+# dst = src between views of one tensor: NumPy's result is as if src were copied first. Each
+# pair is written in both directions (the source before and after the destination in memory).
+OVERLAPPING_PAIRS = [
+    ((12,), np.s_[2::2], np.s_[:-2:2]),
+    ((12,), np.s_[1:], np.s_[:-1]),
+    ((12,), np.s_[3:], np.s_[:-3]),
+    ((12,), np.s_[::2], np.s_[1::2]),
+    ((4, 5), np.s_[1:, :3], np.s_[:-1, :3]),
+    ((4, 5), np.s_[:, 1:], np.s_[:, :-1]),
+    ((4, 5), np.s_[1:, 1:], np.s_[:-1, :-1]),
+    ((4, 5), np.s_[1:, :-1], np.s_[:-1, 1:]),
+]
+OVERLAPPING = ([(shape, a, b) for shape, a, b in OVERLAPPING_PAIRS]
+               + [(shape, b, a) for shape, a, b in OVERLAPPING_PAIRS]
+               + [((4, 5), np.s_[:], np.s_[2])])  # a broadcast source inside the destination
+
+
+@pytest.mark.parametrize("shape,dst,src", OVERLAPPING, ids=str)
+@pytest.mark.parametrize("dtype,np_dtype", [(mlsys.float32, np.float32), (mlsys.int64, np.int64)])
+def test_assignment_between_overlapping_views_matches_numpy(shape, dst, src, dtype, np_dtype):
+    a = np.arange(np.prod(shape)).reshape(shape).astype(np_dtype)
+    t = mlsys.from_numpy(a)
+    t[dst] = t[src]
+    a[dst] = a[src]
+    check(t, a, rtol=0, atol=0)
+
+
+def test_copy_from_transpose_of_itself_matches_numpy():
+    a = np.arange(16, dtype=np.float32).reshape(4, 4)
+    t = mlsys.from_numpy(a)
+    t.copy_(t.T)
+    check(t, a.T.copy(), rtol=0, atol=0)
+    b = np.arange(30, dtype=np.float32).reshape(5, 6)
+    u = mlsys.from_numpy(b)
+    u[1:4, 2:5] = u[1:4, 2:5].T
+    b[1:4, 2:5] = b[1:4, 2:5].T
+    check(u, b, rtol=0, atol=0)
+
+
+def test_writing_into_a_broadcast_view_raises():
+    t = mlsys.tensor([[1.0], [2.0], [3.0]])
+    e = t.expand(3, 4)
+    for write in (lambda: e.__setitem__((0, 1), 5.0), lambda: e.fill_(0.0),
+                  lambda: e.copy_(mlsys.zeros((3, 4))), lambda: e.__setitem__(Ellipsis, e + 1)):
+        with pytest.raises(mlsys.Error, match="cannot write into the broadcast view.*read-only"):
+            write()
+    check(t, np.array([[1.0], [2.0], [3.0]], np.float32), rtol=0, atol=0)
+
+
 @pytest.mark.parametrize("value", [16777217, 2**40 + 1, 2**53 + 1, 2**62 + 3, 2**63 - 1, -2**63])
 def test_integer_values_stay_exact(value):
     np.testing.assert_array_equal(mlsys.full((2,), value, mlsys.int64).numpy(),
