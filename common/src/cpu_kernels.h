@@ -16,7 +16,7 @@ void cpu_binary(BinaryOp op, float* out, const float* a, const Layout& a_layout,
 void cpu_where(float* out, const float* cond, const Layout& cond_layout, const float* a,
                const Layout& a_layout, const float* b, const Layout& b_layout);
 // Reduces x (layout over the input shape) into out, whose layout over the same shape has
-// stride 0 on the reduced axes. out must be pre-filled with the identity (0, -inf, +inf).
+// stride 0 on the reduced axes and contiguous strides elsewhere. Writes every element of out.
 void cpu_reduce(ReduceOp op, float* out, const Layout& out_layout, const float* x,
                 const Layout& x_layout);
 void cpu_argmax_rows(int64_t* out, const float* x, int64_t rows, int64_t cols);

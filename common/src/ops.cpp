@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <iterator>
-#include <limits>
 
 #include "backend.h"
 #include "cpu_kernels.h"
@@ -209,8 +208,6 @@ static Tensor reduce(detail::ReduceOp op, const char* name, const Tensor& x,
     if (mask[d]) count *= x.shape()[d];
   MLSYS_CHECK(op == detail::ReduceOp::Sum || count > 0, name,
               "cannot take max/min over a zero-size axis of shape ", to_string(x.shape()));
-  const float inf = std::numeric_limits<float>::infinity();
-  float init = op == detail::ReduceOp::Sum ? 0.f : op == detail::ReduceOp::Max ? -inf : inf;
   Tensor out;
   if (x.is_cuda()) {
     // Move the reduced axes last, make that contiguous, and reduce rows.
@@ -221,7 +218,7 @@ static Tensor reduce(detail::ReduceOp op, const char* name, const Tensor& x,
     out = Tensor(kept, DType::Float32, Device::CUDA);
     detail::cuda_reduce_rows(op, out.data<float>(), xt.data<float>(), out.numel(), count);
   } else {
-    out = full(kept, init);
+    out = Tensor(kept, DType::Float32, Device::CPU);
     // out's layout over x's shape: stride 0 along the reduced axes.
     detail::Layout ol = layout_of(out);
     for (int d = 0; d < ol.ndim; ++d) {

@@ -3,6 +3,9 @@
 // Elementwise ops follow NumPy broadcasting and work on any view (non-contiguous, expanded);
 // results are fresh contiguous tensors. Math ops take float32; comparisons return float32
 // 0/1 masks. Reductions take a list of axes (empty = all axes) and keepdims.
+//
+// Sums (sum, mean, sum_to, the softmax denominators) accumulate so that their error stays at
+// a few float32 ulps however many elements they add.
 #pragma once
 
 #include <vector>

@@ -155,6 +155,23 @@ __device__ float combine(ReduceOp op, float a, float b) {
   return 0.0f;
 }
 
+// A thread's running sum over its columns, compensated (Kahan): `c` holds the low-order part
+// that `s + y` rounded away and feeds it back into the next term. A plain float running sum
+// over cols / kThreads terms (39,000 for a row of 10^7) drifts by up to that many ulps; this
+// stays at a few ulps for any length, at FP32 speed (a double accumulator would run at the
+// 1/32 FP64 rate of a T4). After an inf or NaN the compensation
+// is dropped (it would be inf - inf), so they reach the result as in a plain sum.
+struct KahanSum {
+  float s = 0.0f, c = 0.0f;
+  __device__ void add(float x) {
+    float y = x - c;
+    float t = s + y;
+    c = isfinite(t) ? (t - s) - y : 0.0f;
+    s = t;
+  }
+  __device__ float value() const { return s - c; }
+};
+
 __device__ float warp_reduce(ReduceOp op, float v) {
   for (int delta = 16; delta > 0; delta /= 2)
     v = combine(op, v, __shfl_down_sync(0xffffffffu, v, delta));
@@ -184,8 +201,14 @@ __global__ void reduce_rows_kernel(ReduceOp op, float* out, const float* x, int6
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const float* xr = x + row * cols;
     float acc = identity_of(op);
-    for (int64_t j = threadIdx.x; j < cols; j += kThreads) acc = combine(op, acc, xr[j]);
-    acc = block_reduce(op, acc);
+    if (op == ReduceOp::Sum) {
+      KahanSum sum;
+      for (int64_t j = threadIdx.x; j < cols; j += kThreads) sum.add(xr[j]);
+      acc = sum.value();
+    } else {
+      for (int64_t j = threadIdx.x; j < cols; j += kThreads) acc = combine(op, acc, xr[j]);
+    }
+    acc = block_reduce(op, acc);  // a tree of depth log2(kThreads): adds only ~8 roundings
     if (threadIdx.x == 0) out[row] = acc;
   }
 }
@@ -241,8 +264,8 @@ __global__ void argmax_rows_kernel(int64_t* out, const float* x, int64_t rows, i
 
 // softmax(x)_j = exp(x_j - m) / s and log_softmax(x)_j = x_j - m - log(s), where m = max_j x_j
 // and s = sum_j exp(x_j - m). Subtracting m keeps every exponent <= 0, so nothing overflows.
-// Three passes over the row: max, sum, write. Like the CPU, a row of all -inf uses m = 0 (no
-// inf - inf) and softmax multiplies by 1/s.
+// Three passes over the row: max, sum (compensated, see KahanSum), write. Like the CPU, a row
+// of all -inf uses m = 0 (no inf - inf) and softmax multiplies by 1/s.
 __global__ void softmax_rows_kernel(float* out, const float* x, int64_t rows, int64_t cols,
                                     bool log) {
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
@@ -252,9 +275,9 @@ __global__ void softmax_rows_kernel(float* out, const float* x, int64_t rows, in
     for (int64_t j = threadIdx.x; j < cols; j += kThreads) m = combine(ReduceOp::Max, m, xr[j]);
     m = block_reduce(ReduceOp::Max, m);
     if (m == -INFINITY) m = 0.0f;
-    float s = 0.0f;
-    for (int64_t j = threadIdx.x; j < cols; j += kThreads) s += expf(xr[j] - m);
-    s = block_reduce(ReduceOp::Sum, s);
+    KahanSum sum;
+    for (int64_t j = threadIdx.x; j < cols; j += kThreads) sum.add(expf(xr[j] - m));
+    float s = block_reduce(ReduceOp::Sum, sum.value());
     if (log) {
       float log_s = logf(s);
       for (int64_t j = threadIdx.x; j < cols; j += kThreads) outr[j] = xr[j] - m - log_s;
