@@ -726,7 +726,7 @@ class Grading {
     spec.max_output = 16 << 20;
     append_staff_paths(spec.hide_paths);
     RunResult r = run_sandboxed(spec, policy_);
-    if (!r.exited || r.exit_code != 0) return file + ": the compiled object could not be read (nm " + r.describe_end(60) + ")";
+    if (!r.exited || r.exit_code != 0) return file + ": error: the compiled object could not be read (nm " + r.describe_end(60) + ")";
     std::vector<std::string> problems;
     std::set<std::string> seen;
     for (const std::string& line : split(r.output, '\n')) {
@@ -752,7 +752,7 @@ class Grading {
             why = "uses '" + clip(pretty, 120) + "': " + fsym.why;
             break;
           }
-      if (!why.empty() && seen.insert(why).second) problems.push_back(file + " " + why);
+      if (!why.empty() && seen.insert(why).second) problems.push_back(file + ": error: " + why);
       if (problems.size() >= 10) break;
     }
     return join(problems, "\n");
