@@ -45,8 +45,9 @@ void cuda_binary(BinaryOp op, float* out, const float* a, const Layout& a_layout
 void cuda_where(float* out, const float* cond, const Layout& cond_layout, const float* a,
                 const Layout& a_layout, const float* b, const Layout& b_layout, int64_t n);
 // x is contiguous [rows, cols]; out[r] = reduce(x[r, :]). Sums are compensated (error of a few
-// ulps however long the row).
+// ulps however long the row); max/min propagate NaN.
 void cuda_reduce_rows(ReduceOp op, float* out, const float* x, int64_t rows, int64_t cols);
+// Index of the first maximum of each row; the first NaN counts as the maximum.
 void cuda_argmax_rows(int64_t* out, const float* x, int64_t rows, int64_t cols);
 // x, out contiguous [rows, cols]; softmax (or log_softmax) of each row, max-subtracted.
 void cuda_softmax_rows(float* out, const float* x, int64_t rows, int64_t cols, bool log);

@@ -129,14 +129,18 @@ void cpu_unary(UnaryOp op, float* out, const float* x, const Layout& xl) {
     case UnaryOp::Log: return map_unary([](float v) { return std::log(v); }, out, x, xl);
     case UnaryOp::Sqrt: return map_unary([](float v) { return std::sqrt(v); }, out, x, xl);
     case UnaryOp::Tanh: return map_unary([](float v) { return std::tanh(v); }, out, x, xl);
-    case UnaryOp::Relu: return map_unary([](float v) { return v > 0.f ? v : 0.f; }, out, x, xl);
+    case UnaryOp::Relu: return map_unary([](float v) { return v > 0.f || v != v ? v : 0.f; }, out, x, xl);
     case UnaryOp::Sigmoid: return map_unary(stable_sigmoid, out, x, xl);
     case UnaryOp::Abs: return map_unary([](float v) { return std::fabs(v); }, out, x, xl);
     case UnaryOp::Sign:
-      return map_unary([](float v) { return static_cast<float>((v > 0.f) - (v < 0.f)); }, out, x, xl);
+      return map_unary([](float v) { return v != v ? v : static_cast<float>((v > 0.f) - (v < 0.f)); }, out, x, xl);
     case UnaryOp::ReluGrad: return map_unary([](float v) { return v > 0.f ? 1.f : 0.f; }, out, x, xl);
   }
 }
+
+// NumPy's maximum / minimum: a NaN on either side gives NaN; ties give a.
+constexpr auto maximum_nan = [](float a, float b) { return a >= b || a != a ? a : b; };
+constexpr auto minimum_nan = [](float a, float b) { return a <= b || a != a ? a : b; };
 
 template <typename F>
 static void map_binary(F f, float* out, const float* a, const Layout& al, const float* b,
@@ -169,8 +173,8 @@ void cpu_binary(BinaryOp op, float* out, const float* a, const Layout& al, const
     case BinaryOp::Mul: return map_binary([](float x, float y) { return x * y; }, out, a, al, b, bl);
     case BinaryOp::Div: return map_binary([](float x, float y) { return x / y; }, out, a, al, b, bl);
     case BinaryOp::Pow: return map_binary([](float x, float y) { return std::pow(x, y); }, out, a, al, b, bl);
-    case BinaryOp::Maximum: return map_binary([](float x, float y) { return x > y ? x : y; }, out, a, al, b, bl);
-    case BinaryOp::Minimum: return map_binary([](float x, float y) { return x < y ? x : y; }, out, a, al, b, bl);
+    case BinaryOp::Maximum: return map_binary(maximum_nan, out, a, al, b, bl);
+    case BinaryOp::Minimum: return map_binary(minimum_nan, out, a, al, b, bl);
     case BinaryOp::Eq: return map_binary([](float x, float y) { return x == y ? 1.f : 0.f; }, out, a, al, b, bl);
     case BinaryOp::Ne: return map_binary([](float x, float y) { return x != y ? 1.f : 0.f; }, out, a, al, b, bl);
     case BinaryOp::Lt: return map_binary([](float x, float y) { return x < y ? 1.f : 0.f; }, out, a, al, b, bl);
@@ -218,9 +222,20 @@ static Acc reduce_row(Combine combine, Acc init, const float* x, int64_t n, int6
   return acc;
 }
 
+static bool has_nan(const float* x, int64_t n, int64_t stride) {
+  int any = 0;
+  if (stride == 1)
+    for (int64_t i = 0; i < n; ++i) any |= x[i] != x[i];  // vectorises
+  else
+    for (int64_t i = 0; i < n; ++i) any |= x[i * stride] != x[i * stride];
+  return any != 0;
+}
+
 // out (of type Acc, already holding the identity) accumulates x along the axes where its
-// layout has stride 0.
-template <typename Acc, typename Combine>
+// layout has stride 0. With AdoptNaN (max and min, which propagate NaN), `combine` may skip a
+// NaN of x, as `b > a ? b : a` does (that form vectorises, and it keeps a NaN already in out);
+// each row is then checked for NaNs while it is still in cache, and they are copied to out.
+template <bool AdoptNaN, typename Acc, typename Combine>
 static void reduce_into(Combine combine, Acc init, Acc* out, const Layout& ol, const float* x,
                         const Layout& xl) {
   for_each_row<2>({&ol, &xl}, [&](const int64_t* off, int64_t n, const int64_t* st) {
@@ -233,6 +248,9 @@ static void reduce_into(Combine combine, Acc init, Acc* out, const Layout& ol, c
     } else {
       for (int64_t i = 0; i < n; ++i) o[i * st[0]] = combine(o[i * st[0]], a[i * st[1]]);
     }
+    if (AdoptNaN && has_nan(a, n, st[1]))
+      for (int64_t i = 0; i < n; ++i)
+        if (a[i * st[1]] != a[i * st[1]]) o[i * st[0]] = a[i * st[1]];
   });
 }
 
@@ -250,27 +268,33 @@ void cpu_reduce(ReduceOp op, float* out, const Layout& ol, const float* x, const
       double small[16] = {};
       std::vector<double> large(n > 16 ? static_cast<size_t>(n) : 0, 0.0);
       double* acc = n > 16 ? large.data() : small;
-      reduce_into<double>([](double a, double b) { return a + b; }, 0.0, acc, ol, x, xl);
+      reduce_into<false, double>([](double a, double b) { return a + b; }, 0.0, acc, ol, x, xl);
       for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(acc[i]);
       return;
     }
     case ReduceOp::Max:
       std::fill_n(out, n, -inf);
-      return reduce_into<float>([](float a, float b) { return b > a ? b : a; }, -inf, out, ol,
-                                x, xl);
+      return reduce_into<true, float>([](float a, float b) { return b > a ? b : a; }, -inf, out,
+                                      ol, x, xl);
     case ReduceOp::Min:
       std::fill_n(out, n, inf);
-      return reduce_into<float>([](float a, float b) { return b < a ? b : a; }, inf, out, ol,
-                                x, xl);
+      return reduce_into<true, float>([](float a, float b) { return b < a ? b : a; }, inf, out,
+                                      ol, x, xl);
   }
 }
 
+// NumPy's rule: the first NaN of a row is its maximum.
 void cpu_argmax_rows(int64_t* out, const float* x, int64_t rows, int64_t cols) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * cols;
     int64_t best = 0;
-    for (int64_t c = 1; c < cols; ++c)
+    for (int64_t c = 0; c < cols; ++c) {
+      if (row[c] != row[c]) {
+        best = c;
+        break;
+      }
       if (row[c] > row[best]) best = c;
+    }
     out[r] = best;
   }
 }
@@ -280,6 +304,7 @@ void cpu_softmax_rows(float* out, const float* x, int64_t rows, int64_t cols, bo
   for (int64_t r = 0; r < rows; ++r) {
     const float* in = x + r * cols;
     float* o = out + r * cols;
+    // The max may skip a NaN: the row's outputs are NaN anyway (exp(NaN - m) makes s NaN).
     float m = reduce_row([](float a, float b) { return b > a ? b : a; }, -inf, in, cols, 1);
     if (m == -inf) m = 0.f;  // a row of all -inf: avoid inf - inf
     double s = 0;            // in double, as in cpu_reduce

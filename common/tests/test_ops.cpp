@@ -8,6 +8,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <string>
 
 #include "mlsys/ops.h"
 #include "mlsys/tensor.h"
@@ -444,6 +445,54 @@ TEST_F(Ops, SoftmaxOverAMillionColumnsMatchesFloat64) {
   // running sum of the exponentials was off by 1.8e-3.
   EXPECT_LT(max_log_err, 1e-5);
   EXPECT_LT(max_rel_err, 1e-5);
+}
+
+// ============================================================================================
+// NaN propagates as in NumPy
+// ============================================================================================
+
+TEST_F(Ops, NaNPropagatesThroughMaxMinArgmaxMaximumMinimumReluSign) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  // A NaN at the start, in the middle and at the end of a row, in rows short and long (past
+  // the 8-wide partial sums of the CPU and the 256 threads of a CUDA block).
+  for (int64_t cols : {3, 37, 1000}) {
+    for (int64_t at : {int64_t{0}, cols / 2, cols - 1}) {
+      std::vector<float> v(static_cast<size_t>(cols));
+      for (int64_t i = 0; i < cols; ++i) v[i] = static_cast<float>((i * 7) % 11);
+      v[at] = nan;
+      if (at + 2 < cols) v[at + 2] = nan;  // a second NaN: argmax reports the first
+      Tensor row = dev(from_vector(v, {cols}));
+      std::string where = "cols " + std::to_string(cols) + ", NaN at " + std::to_string(at);
+      EXPECT_TRUE(std::isnan(max(row).item())) << where;
+      EXPECT_TRUE(std::isnan(min(row).item())) << where;
+      EXPECT_EQ(argmax(row, 0).item_int(), at) << where;
+      // The same values as a column of a matrix: reduced along a strided axis.
+      Tensor col = row.reshape({cols, 1}).expand({cols, 2}).contiguous();
+      for (float m : max(col, {0}).cpu().to_vector<float>()) EXPECT_TRUE(std::isnan(m)) << where;
+      for (float m : min(col, {0}).cpu().to_vector<float>()) EXPECT_TRUE(std::isnan(m)) << where;
+      EXPECT_EQ(argmax(col, 0).cpu().to_vector<int64_t>(), (std::vector<int64_t>{at, at})) << where;
+    }
+  }
+  // NaN beats +inf in argmax; rows without NaN keep their first maximum.
+  EXPECT_EQ(argmax(dev(from_vector<float>({inf, nan, 1}, {3})), 0).item_int(), 1);
+  EXPECT_EQ(argmax(dev(from_vector<float>({1, inf, inf}, {3})), 0).item_int(), 1);
+
+  Tensor a = dev(from_vector<float>({nan, 1, nan, -2}, {4}));
+  Tensor b = dev(from_vector<float>({1, nan, nan, 3}, {4}));
+  for (const Tensor& r : {maximum(a, b), maximum(b, a), minimum(a, b), minimum(b, a)}) {
+    std::vector<float> v = r.cpu().to_vector<float>();
+    EXPECT_TRUE(std::isnan(v[0]) && std::isnan(v[1]) && std::isnan(v[2]));
+  }
+  EXPECT_EQ(maximum(a, b).cpu().to_vector<float>()[3], 3.f);
+  EXPECT_EQ(minimum(a, b).cpu().to_vector<float>()[3], -2.f);
+  EXPECT_TRUE(std::isnan(binary(BinaryOp::Maximum, a, 5.f).cpu().to_vector<float>()[0]));
+  EXPECT_TRUE(std::isnan(binary(BinaryOp::Minimum, 5.f, a).cpu().to_vector<float>()[0]));
+  std::vector<float> r = relu(a).cpu().to_vector<float>();
+  EXPECT_TRUE(std::isnan(r[0]));
+  EXPECT_EQ(r[1], 1.f);
+  EXPECT_EQ(r[3], 0.f);
+  EXPECT_TRUE(std::isnan(sign(a).cpu().to_vector<float>()[0]));
 }
 
 // ============================================================================================

@@ -4,8 +4,10 @@
 // results are fresh contiguous tensors. Math ops take float32; comparisons return float32
 // 0/1 masks. Reductions take a list of axes (empty = all axes) and keepdims.
 //
-// Sums (sum, mean, sum_to, the softmax denominators) accumulate so that their error stays at
-// a few float32 ulps however many elements they add.
+// NaN propagates as in NumPy: relu, sign, maximum and minimum of a NaN are NaN; max and min
+// over a slice holding a NaN are NaN, and argmax gives the index of its first NaN. Sums
+// (sum, mean, sum_to, the softmax denominators) accumulate so that their error stays at a
+// few float32 ulps however many elements they add.
 #pragma once
 
 #include <vector>
@@ -71,7 +73,7 @@ Tensor sum(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdims = fals
 Tensor mean(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdims = false);
 Tensor max(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdims = false);
 Tensor min(const Tensor& x, std::vector<int64_t> axes = {}, bool keepdims = false);
-// Index of the (first) largest element along one axis, int64.
+// Index of the (first) largest element along one axis, int64; a NaN counts as the largest.
 Tensor argmax(const Tensor& x, int64_t axis, bool keepdims = false);
 // Sums `x` down to `shape` (the inverse of broadcasting `shape` up to x.shape()).
 Tensor sum_to(const Tensor& x, const Shape& shape);

@@ -58,7 +58,7 @@ __device__ float apply_unary(UnaryOp op, float x) {
     case UnaryOp::Log: return logf(x);
     case UnaryOp::Sqrt: return sqrtf(x);
     case UnaryOp::Tanh: return tanhf(x);
-    case UnaryOp::Relu: return x > 0.0f ? x : 0.0f;
+    case UnaryOp::Relu: return x > 0.0f || isnan(x) ? x : 0.0f;
     case UnaryOp::Sigmoid: {
       // Never exponentiate a large positive number: for x < 0, 1/(1+e^-x) = e^x/(1+e^x).
       if (x < 0.0f) {
@@ -68,11 +68,16 @@ __device__ float apply_unary(UnaryOp op, float x) {
       return 1.0f / (1.0f + expf(-x));
     }
     case UnaryOp::Abs: return fabsf(x);
-    case UnaryOp::Sign: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
+    case UnaryOp::Sign: return isnan(x) ? x : x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
     case UnaryOp::ReluGrad: return x > 0.0f ? 1.0f : 0.0f;
   }
   return 0.0f;
 }
+
+// NumPy's maximum / minimum, as on the CPU: a NaN on either side gives NaN; ties give a. As the
+// combine step of a reduction (a = the running result) this keeps a NaN once met.
+__device__ float maximum_nan(float a, float b) { return a >= b || isnan(a) ? a : b; }
+__device__ float minimum_nan(float a, float b) { return a <= b || isnan(a) ? a : b; }
 
 __device__ float apply_binary(BinaryOp op, float a, float b) {
   switch (op) {
@@ -81,8 +86,8 @@ __device__ float apply_binary(BinaryOp op, float a, float b) {
     case BinaryOp::Mul: return a * b;
     case BinaryOp::Div: return a / b;
     case BinaryOp::Pow: return powf(a, b);
-    case BinaryOp::Maximum: return a > b ? a : b;  // as on the CPU, b when either is NaN
-    case BinaryOp::Minimum: return a < b ? a : b;
+    case BinaryOp::Maximum: return maximum_nan(a, b);
+    case BinaryOp::Minimum: return minimum_nan(a, b);
     case BinaryOp::Eq: return a == b ? 1.0f : 0.0f;
     case BinaryOp::Ne: return a != b ? 1.0f : 0.0f;
     case BinaryOp::Lt: return a < b ? 1.0f : 0.0f;
@@ -144,13 +149,12 @@ __device__ float identity_of(ReduceOp op) {
   return 0.0f;
 }
 
-// Max/Min as on the CPU: starting from -inf/+inf, a NaN never compares greater or smaller,
-// so NaNs are skipped.
+// Max/Min propagate NaN, as on the CPU.
 __device__ float combine(ReduceOp op, float a, float b) {
   switch (op) {
     case ReduceOp::Sum: return a + b;
-    case ReduceOp::Max: return b > a ? b : a;
-    case ReduceOp::Min: return b < a ? b : a;
+    case ReduceOp::Max: return maximum_nan(a, b);
+    case ReduceOp::Min: return minimum_nan(a, b);
   }
   return 0.0f;
 }
@@ -213,10 +217,10 @@ __global__ void reduce_rows_kernel(ReduceOp op, float* out, const float* x, int6
   }
 }
 
-// Argmax carries (value, index) pairs; index -1 means "no element seen yet". Among equal
-// values the smaller index wins, so the block finds the first maximum whatever the order in
-// which partials meet. NaNs follow the CPU loop (best = 0; if x[c] > x[best] best = c): a NaN
-// in column 0 wins, any other NaN is skipped.
+// Argmax carries (value, index) pairs; index -1 means "no element seen yet". A NaN beats any
+// number (NumPy: the first NaN is the maximum), and among equal values (or two NaNs) the
+// smaller index wins, so the block finds the first maximum whatever the order in which
+// partials meet.
 struct ArgMax {
   float value;
   int64_t index;
@@ -225,7 +229,10 @@ struct ArgMax {
 __device__ ArgMax better_of(ArgMax a, ArgMax b) {
   if (b.index < 0) return a;
   if (a.index < 0) return b;
-  return (b.value > a.value || (b.value == a.value && b.index < a.index)) ? b : a;
+  bool a_nan = isnan(a.value), b_nan = isnan(b.value);
+  if (a_nan != b_nan) return a_nan ? a : b;
+  bool tie = a_nan || b.value == a.value;  // both NaN, or equal numbers
+  return (tie ? b.index < a.index : b.value > a.value) ? b : a;
 }
 
 __device__ ArgMax warp_argmax(ArgMax v) {
@@ -243,14 +250,7 @@ __global__ void argmax_rows_kernel(int64_t* out, const float* x, int64_t rows, i
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     const float* xr = x + row * cols;
     ArgMax best{-INFINITY, -1};
-    for (int64_t j = threadIdx.x; j < cols; j += kThreads) {
-      float v = xr[j];
-      if (isnan(v)) {
-        if (j != 0) continue;
-        v = INFINITY;  // ties with a real +inf elsewhere are won by index 0
-      }
-      best = better_of(best, {v, j});
-    }
+    for (int64_t j = threadIdx.x; j < cols; j += kThreads) best = better_of(best, {xr[j], j});
     best = warp_argmax(best);
     if (lane == 0) partial[warp] = best;
     __syncthreads();
@@ -265,7 +265,8 @@ __global__ void argmax_rows_kernel(int64_t* out, const float* x, int64_t rows, i
 // softmax(x)_j = exp(x_j - m) / s and log_softmax(x)_j = x_j - m - log(s), where m = max_j x_j
 // and s = sum_j exp(x_j - m). Subtracting m keeps every exponent <= 0, so nothing overflows.
 // Three passes over the row: max, sum (compensated, see KahanSum), write. Like the CPU, a row
-// of all -inf uses m = 0 (no inf - inf) and softmax multiplies by 1/s.
+// of all -inf uses m = 0 (no inf - inf), a NaN anywhere makes the row NaN, and softmax
+// multiplies by 1/s.
 __global__ void softmax_rows_kernel(float* out, const float* x, int64_t rows, int64_t cols,
                                     bool log) {
   for (int64_t row = blockIdx.x; row < rows; row += gridDim.x) {

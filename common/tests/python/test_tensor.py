@@ -702,6 +702,40 @@ def test_sum_to(rng, shape, target):
     check(mlsys.from_numpy(a).sum_to(target), want.astype(np.float32), atol=1e-5)
 
 
+def with_nans(rng, shape, where):
+    """Small integers as float32 with NaN at the given flat positions."""
+    a = rng.integers(-5, 6, shape).astype(np.float32)
+    a.reshape(-1)[list(where)] = np.nan
+    return a
+
+
+@pytest.mark.parametrize("cols", [3, 37, 1000])
+def test_nan_propagates_like_numpy(rng, cols):
+    for where in ([0], [cols // 2, cols - 1], [cols - 1]):
+        a = with_nans(rng, (cols,), where)
+        t = mlsys.from_numpy(a)
+        for name in ("max", "min"):
+            np.testing.assert_array_equal(getattr(mlsys, name)(t).numpy(), getattr(np, name)(a))
+        assert mlsys.argmax(t).item() == np.argmax(a)
+        m = np.stack([a, a[::-1]], axis=1)  # NaN along a strided axis too
+        tm = mlsys.from_numpy(m)
+        for axis in (0, 1):
+            np.testing.assert_array_equal(mlsys.max(tm, axis=axis).numpy(), m.max(axis=axis))
+            np.testing.assert_array_equal(mlsys.min(tm, axis=axis).numpy(), m.min(axis=axis))
+            np.testing.assert_array_equal(mlsys.argmax(tm, axis=axis).numpy(), m.argmax(axis=axis))
+    x = np.array([np.nan, 1.0, np.nan, -2.0, np.inf], np.float32)
+    y = np.array([1.0, np.nan, np.nan, 3.0, np.nan], np.float32)
+    tx, ty = mlsys.from_numpy(x), mlsys.from_numpy(y)
+    for name in ("maximum", "minimum"):
+        fn = getattr(mlsys, name)
+        np.testing.assert_array_equal(fn(tx, ty).numpy(), getattr(np, name)(x, y))
+        np.testing.assert_array_equal(fn(ty, tx).numpy(), getattr(np, name)(y, x))
+        np.testing.assert_array_equal(fn(tx, 0.0).numpy(), getattr(np, name)(x, np.float32(0)))
+        np.testing.assert_array_equal(fn(0.0, tx).numpy(), getattr(np, name)(np.float32(0), x))
+    np.testing.assert_array_equal(mlsys.relu(tx).numpy(), np.maximum(x, np.float32(0)))
+    np.testing.assert_array_equal(mlsys.sign(tx).numpy(), np.sign(x))
+
+
 # float32 sums must stay within a few ulps of the exact (float64) sum of the same float32
 # values however many there are; a float32 running sum of 10^7 copies of 0.1 was 1.1% off
 # along a contiguous axis and 8.8% along a strided one.
