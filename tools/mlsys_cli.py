@@ -290,13 +290,37 @@ def configure(args, solution: bool = False, pip_modules: Sequence[str] = ("numpy
     return preset, bdir
 
 
+def makefile_rules(bdir: Path, targets: Sequence[str]) -> Optional[List[str]]:
+    """The rules of CMake's Makefile2 that build ``targets`` (`<dir>/CMakeFiles/<t>.dir/all`),
+    or None when this is not a Makefiles build or a target has no such rule. Why: with Unix
+    Makefiles, `cmake --build --target a b c` builds a, b and c one after the other (the top
+    Makefile is .NOTPARALLEL), so test executables of one source file each compile on one core;
+    one make over Makefile2's rules builds them all in parallel, shared libraries once."""
+    makefile2 = bdir / "CMakeFiles" / "Makefile2"
+    if not makefile2.is_file():
+        return None
+    text = makefile2.read_text(errors="replace")
+    rules = []
+    for t in targets:
+        m = re.search(r"^((?:\S+/)?CMakeFiles/{}\.dir/all):".format(re.escape(t)), text, re.M)
+        if not m:
+            return None
+        rules.append(m.group(1))
+    return rules
+
+
 def compile_targets(args, preset: str, bdir: Path, targets: Optional[List[str]] = None) -> None:
     """Build ``targets`` (and what they link), or everything when None."""
     cmd = ["cmake", "--build", show_path(bdir), "-j", str(jobs(args))]
     if targets is not None:
         if not targets:
             return
-        cmd += ["--target"] + sorted(targets)
+        rules = makefile_rules(bdir, sorted(targets))
+        if rules is not None:
+            cmd = ["make", "-C", show_path(bdir), "-f", "CMakeFiles/Makefile2", "-j", str(jobs(args)),
+                   "--no-print-directory"] + rules
+        else:
+            cmd += ["--target"] + sorted(targets)
     if run(cmd)[0] != 0:
         raise Failed("build failed for preset '{}' (the first compiler error above is the one to fix)".format(preset))
 

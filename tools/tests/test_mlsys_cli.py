@@ -138,3 +138,18 @@ def test_a_not_built_gtest_executable_carries_its_labels(tmp_path):
     tests = json.loads(out)["tests"]
     assert [t["name"] for t in tests] == ["demo_task_tests_NOT_BUILT"]
     assert cli.targets_for_tests(tests, ["demo_task_tests", "other_tests"]) == (["demo_task_tests"], "")
+
+
+def test_selected_targets_build_through_one_make_over_makefile2(tmp_path):
+    # `cmake --build --target a b` builds a and b one after the other with Makefiles; the CLI
+    # hands Makefile2's per-target rules to one make instead, so they build in parallel.
+    (tmp_path / "CMakeFiles").mkdir()
+    (tmp_path / "CMakeFiles" / "Makefile2").write_text(
+        "pa1_autodiff/tests/CMakeFiles/pa1_task2_1_tests.dir/all: common/CMakeFiles/mlsys.dir/all\n"
+        "common/CMakeFiles/mlsys.dir/all:\n"
+        "CMakeFiles/top_level.dir/all:\n")
+    assert cli.makefile_rules(tmp_path, ["pa1_task2_1_tests", "mlsys", "top_level"]) == [
+        "pa1_autodiff/tests/CMakeFiles/pa1_task2_1_tests.dir/all", "common/CMakeFiles/mlsys.dir/all",
+        "CMakeFiles/top_level.dir/all"]
+    assert cli.makefile_rules(tmp_path, ["pa1_task2_1_tests", "no_such_target"]) is None
+    assert cli.makefile_rules(tmp_path / "ninja-build", ["mlsys"]) is None
