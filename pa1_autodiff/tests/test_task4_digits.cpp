@@ -26,6 +26,7 @@ TEST(Task4_Digits, Reach95Percent) {
   EXPECT_GE(history.back().test_accuracy, 0.95) << log.str();
   // For the grader: the final accuracy, within the band this test accepts. Two training runs
   // that differ only in rounding end at different accuracies, so the value itself cannot be
-  // compared tightly; any two accuracies in [0.95, 1] are within 2 * 0.025 of each other.
-  mlsys::test::record_value("final_test_accuracy", history.back().test_accuracy, 0, 0.025);
+  // compared tightly; any two accuracies in [0.95, 1] are within 2 * 0.025 of each other
+  // (0.026: room for the rounding of 1 - 0.95 in double).
+  mlsys::test::record_value("final_test_accuracy", history.back().test_accuracy, 0, 0.026);
 }

@@ -16,8 +16,9 @@ TEST(Task4_Hidden, DigitsWithSgdMomentum) {
   std::vector<EpochStats> h = fit(trainer, train, test, opt);
   EXPECT_GE(h.back().test_accuracy, 0.93);
   // Training runs that differ only in rounding end at different accuracies: the record is the
-  // band this test accepts (any two accuracies in [0.93, 1] are within 2 * 0.035).
-  mlsys::test::record_value("final_test_accuracy", h.back().test_accuracy, 0, 0.035);
+  // band this test accepts (any two accuracies in [0.93, 1] are within 2 * 0.035; 0.036 leaves
+  // room for rounding in double).
+  mlsys::test::record_value("final_test_accuracy", h.back().test_accuracy, 0, 0.036);
 }
 
 TEST(Task4_Hidden, DigitsWithDropoutAndAdamW) {
@@ -30,5 +31,5 @@ TEST(Task4_Hidden, DigitsWithDropoutAndAdamW) {
   opt.verbose = false;
   std::vector<EpochStats> h = fit(trainer, train, test, opt);
   EXPECT_GE(h.back().test_accuracy, 0.93);
-  mlsys::test::record_value("final_test_accuracy", h.back().test_accuracy, 0, 0.035);  // as above
+  mlsys::test::record_value("final_test_accuracy", h.back().test_accuracy, 0, 0.036);  // as above
 }
