@@ -1,7 +1,6 @@
 # PA3 Tasks 3 (data parallelism) and 4 (ZeRO), included by pa3_parallelism/CMakeLists.txt after
 # model.cmake. pa3_dp = the given engine (src/dp/engine.cpp) + the two student files, or their
-# twins under solutions/ (mlsys_student_source). Tests: one executable per task, labels
-# "pa3;task3" / "pa3;task4" (ctest -L task3), all on the threads backend.
+# twins under solutions/ (mlsys_student_source). Tests run on the threads backend.
 set(PA3_DP_STUDENT_FILES
   pa3_parallelism/src/data_parallel.cpp  # Task 3
   pa3_parallelism/src/zero.cpp           # Task 4
@@ -17,9 +16,18 @@ target_include_directories(pa3_dp PUBLIC include)
 target_link_libraries(pa3_dp PUBLIC pa3_model pa3_runtime)
 target_compile_options(pa3_dp PRIVATE -ffp-contract=off -Wno-unused-parameter)
 
-mlsys_add_test(pa3_task3_tests SOURCES tests/test_task3_data_parallel.cpp
-  LIBS pa3_dp LABELS "pa3;task3" TIMEOUT 120)
-mlsys_add_test(pa3_task4_tests SOURCES tests/test_task4_zero.cpp
-  LIBS pa3_dp LABELS "pa3;task4" TIMEOUT 120)
-target_include_directories(pa3_task3_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tests)
-target_include_directories(pa3_task4_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+# Public tests: one executable per task id, labelled "pa3;task<id>;task<major>".
+function(pa3_dp_test name source labels)
+  mlsys_add_test(${name} SOURCES ${source} LIBS pa3_dp LABELS "${labels}" TIMEOUT 120)
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+endfunction()
+pa3_dp_test(pa3_task3_1_tests tests/test_task3_1_replicas.cpp "pa3;task3.1;task3")
+pa3_dp_test(pa3_task3_2_tests tests/test_task3_2_buckets.cpp "pa3;task3.2;task3")
+pa3_dp_test(pa3_task3_3_tests tests/test_task3_3_step.cpp "pa3;task3.3;task3")
+pa3_dp_test(pa3_task4_1_tests tests/test_task4_1_zero12.cpp "pa3;task4.1;task4")
+pa3_dp_test(pa3_task4_2_tests tests/test_task4_2_zero3.cpp "pa3;task4.2;task4")
+
+# Hidden tests of Tasks 3-4: only in the staff tree and the Gradescope package.
+if(EXISTS ${PROJECT_SOURCE_DIR}/autograder/hidden/pa3/dp_hidden.cmake)
+  include(${PROJECT_SOURCE_DIR}/autograder/hidden/pa3/dp_hidden.cmake)
+endif()

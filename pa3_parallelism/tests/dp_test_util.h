@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "mlsys/memory_stats.h"
 #include "mlsys/ops.h"
 #include "mlsys/testing.h"
 #include "pa3/adamw.h"
@@ -182,5 +183,64 @@ inline int64_t replica_mismatches(const DPRun& run) {
   }
   return bad;
 }
+
+
+// ---- Task 4 helpers ----------------------------------------------------------------------
+// The 2-layer untied tiny model: Psi = 1936 parameters, every one an even size (no padding at
+// N = 2); the largest layer is a block (872); the embedding (wte + wpe) has 112.
+constexpr int64_t kPsi = 1936, kBlock = 872, kEmbedding = 64 + 48;
+
+inline const std::vector<int32_t>& zero_tokens() {
+  static const std::vector<int32_t> t = token_stream(4000, 7);
+  return t;
+}
+
+inline pa3::DPOptions zero_options(int stage, int64_t cap = 4 * 900, int64_t m = 1) {
+  pa3::DPOptions o;
+  o.zero = stage;
+  o.bucket_cap_bytes = cap;
+  o.num_micro = m;
+  return o;
+}
+
+// What rank 0 of a run held and sent (every rank holds the same model state).
+struct Measured {
+  int64_t state = 0;         // live bytes the constructor left (the model state)
+  int64_t step_growth = 0;   // live bytes after step 3 minus after step 1 (must be 0)
+  int64_t after_step = 0;    // live bytes after step 1 minus the model state (activations)
+  int64_t gather_peak = 0;   // peak of gather_tag during steps 2-3
+  int64_t gather_live = 0;   // gather_tag bytes still live after the steps
+  int64_t sent = 0;          // bytes sent during step 2, outside the "loss" scope
+};
+
+// Steps of a global batch of 4 N rows, T = 6, with the given stage, world and bucket cap.
+inline Measured measure(int stage, int N = 2, int64_t cap = 4 * 900, bool tied = false) {
+  const pa3::GPTConfig c = tiny_config(tied);
+  const int64_t B = 4 * N;
+  std::vector<Measured> per_rank(N);
+  pa3::run_ranks(N, [&](pa3::Communicator& comm) {
+    const int r = comm.rank();
+    Measured m;
+    const int64_t before = mlsys::memory::usage(r).live_bytes;
+    pa3::DataParallel dp(comm, c, zero_options(stage, cap));
+    m.state = mlsys::memory::usage(r).live_bytes - before;
+    dp.step(pa3::global_batch(zero_tokens(), 0, 42, B, 6));
+    const int64_t after1 = mlsys::memory::usage(r).live_bytes;
+    m.after_step = after1 - before - m.state;
+    mlsys::memory::reset_peak(pa3::DataParallel::gather_tag(r));
+    comm.reset_stats();
+    dp.step(pa3::global_batch(zero_tokens(), 1, 42, B, 6));
+    const pa3::CommStats st = comm.stats();
+    m.sent = int64_t(st.sent.bytes - st.sent_in_scope("loss").bytes);
+    dp.step(pa3::global_batch(zero_tokens(), 2, 42, B, 6));
+    m.step_growth = mlsys::memory::usage(r).live_bytes - after1;
+    m.gather_peak = mlsys::memory::usage(pa3::DataParallel::gather_tag(r)).peak_bytes;
+    m.gather_live = mlsys::memory::usage(pa3::DataParallel::gather_tag(r)).live_bytes;
+    per_rank[r] = m;
+  });
+  for (int r = 1; r < N; ++r) EXPECT_EQ(per_rank[0].state, per_rank[r].state) << "rank " << r;
+  return per_rank[0];
+}
+
 
 }  // namespace dptest

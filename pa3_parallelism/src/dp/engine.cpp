@@ -84,16 +84,15 @@ std::vector<Bucket> make_layer_buckets(const GPTConfig& config,
   std::vector<Bucket> out;
   int64_t begin = 0, open_unit = -1;
   for (int64_t i = n - 1; i >= 0; --i) {
-    if (!trainable[i]) continue;
+    if (!trainable[static_cast<size_t>(i)]) continue;
     if (out.empty() || unit(i) != open_unit) {
       if (!out.empty()) begin += out.back().padded;
       out.push_back(Bucket{{}, begin, 0, 0});
       open_unit = unit(i);
     }
-    Bucket& b = out.back();
-    b.params.push_back(static_cast<int>(i));
-    b.numel += params[i].tensor.numel();
-    b.padded = (b.numel + world - 1) / world * world;
+    out.back().params.push_back(static_cast<int>(i));
+    out.back().numel += params[i].tensor.numel();
+    out.back().padded = ((out.back().numel + world - 1) / world) * world;
   }
   return out;
 }
@@ -228,9 +227,9 @@ DataParallel::DataParallel(const Communicator& comm, const GPTConfig& config,
     }
     param_shard_ = mlsys::zeros({shard_numel_});
     for (size_t b = 0; b < buckets_.size(); ++b) {
-      const Chunk c = chunk_of(buckets_[b].padded, world_, rank_);
+      const Chunk own = chunk_of(buckets_[b].padded, world_, rank_);
       std::memcpy(param_shard_.data<float>() + bucket_shard_offset(buckets_, world_, b),
-                  flat.data<float>() + buckets_[b].begin + c.begin, sizeof(float) * c.size);
+                  flat.data<float>() + buckets_[b].begin + own.begin, sizeof(float) * own.size);
     }
   }
   if (params_.tied) {

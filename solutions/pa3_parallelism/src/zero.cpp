@@ -197,7 +197,7 @@ float DataParallel::zero3_step(const Batch& local) {
       acquire(E);
       grads_of(E);
     }
-    Tensor dx = mlsys::zeros(x.shape());
+    Tensor dx = mlsys::zeros(acts_.encoded.shape());
     head_backward(dx, grads_, acts_.head, params_, config_, x, micro.targets, dloss);
     finish(H, last);
     release(H);

@@ -1,0 +1,93 @@
+// Hidden tests of PA3 Task 3.3: other world sizes (3 and 4), odd micro-batch counts, other
+// bucket caps. For N > 2 the ring adds the N partial gradients of each element in an order that
+// depends on the element's chunk, so the result is compared with the rank-ordered reference
+// within a tolerance (see below); replicas must still agree bit for bit.
+#include <algorithm>
+#include <cmath>
+
+#include "dp_test_util.h"
+
+namespace {
+
+using dptest::tiny_config;
+namespace rec = mlsys::test;
+
+const std::vector<int32_t>& tokens() {
+  static const std::vector<int32_t> t = dptest::token_stream(5000, 7, 11);
+  return t;
+}
+
+pa3::DPOptions options(int64_t cap, int64_t m) {
+  pa3::DPOptions o;
+  o.bucket_cap_bytes = cap;
+  o.num_micro = m;
+  return o;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, std::fabs(double(a[i]) - double(b[i])));
+  return d;
+}
+
+// Tolerance for N > 2: the gradients differ from the rank-ordered sum by a few float32
+// roundings, which AdamW turns into parameter differences of the order of lr * u per step; on
+// these configurations the largest difference after 4-6 steps is 1.4e-7. The tolerance is 100x
+// that, 1e-5, while a lost rank, a dropped micro-batch or a bucket reduced twice changes the
+// first step's update by ~lr = 1e-3. (A wrong 1/N scale is not visible here, AdamW being nearly
+// scale-invariant; the N = 2 tests, which are bit-exact, catch it.)
+double tolerance(int64_t) { return 1e-5; }
+
+TEST(Hidden_Task3_3, FourRanksWithinTheStatedToleranceAndIdenticalReplicas) {
+  const pa3::GPTConfig c = tiny_config();
+  const int64_t steps = 6;
+  const dptest::DPRun run = dptest::run_dp(4, c, options(4 * 900, 1), steps, 8, 6, tokens());
+  const dptest::RefResult ref = dptest::reference_train(c, 4, 1, steps, 8, 6, tokens());
+  const double d = max_abs_diff(run.params.back()[0], ref.params);
+  rec::record_exact("replica_mismatches", dptest::replica_mismatches(run));
+  rec::record("params", dptest::as_tensor(run.params.back()[2]), 0, tolerance(steps));
+  EXPECT_EQ(dptest::replica_mismatches(run), 0);
+  EXPECT_LE(d, tolerance(steps));
+  for (int64_t s = 0; s < steps; ++s) EXPECT_NEAR(run.losses[s][3], ref.losses[s], 1e-3);
+}
+
+TEST(Hidden_Task3_3, ThreeRanksOddMicroBatchesTinyCap) {
+  const pa3::GPTConfig c = tiny_config(true);
+  const int64_t steps = 4;
+  const dptest::DPRun run = dptest::run_dp(3, c, options(1, 3), steps, 9, 6, tokens());
+  const dptest::RefResult ref = dptest::reference_train(c, 3, 3, steps, 9, 6, tokens());
+  rec::record_exact("buckets", static_cast<int64_t>(run.buckets.size()));
+  rec::record_exact("replica_mismatches", dptest::replica_mismatches(run));
+  EXPECT_EQ(run.buckets.size(), 2u + 12u * 2u + 2u);  // one per parameter (tied: no lm_head)
+  EXPECT_EQ(dptest::replica_mismatches(run), 0);
+  EXPECT_LE(max_abs_diff(run.params.back()[1], ref.params), tolerance(steps));
+}
+
+TEST(Hidden_Task3_3, TwoRanksFiveMicroBatchesBitForBitAnyCap) {
+  const pa3::GPTConfig c = tiny_config(false, 3);
+  const dptest::RefResult ref = dptest::reference_train(c, 2, 5, 3, 10, 5, tokens());
+  std::vector<int64_t> bad;
+  for (int64_t cap : {int64_t(1), int64_t(4 * 500), int64_t(1) << 30}) {
+    const dptest::DPRun run = dptest::run_dp(2, c, options(cap, 5), 3, 10, 5, tokens());
+    bad.push_back(dptest::bit_mismatches(run.params.back()[0], ref.params));
+  }
+  rec::record_exact("bit_mismatches", bad);
+  EXPECT_EQ(bad, (std::vector<int64_t>{0, 0, 0}));
+}
+
+TEST(Hidden_Task3_3, TrafficAtThreeRanksIsTheRingFormulaPerBucket) {
+  const pa3::GPTConfig c = tiny_config();
+  // one bucket of 1936 elements, padded to 1938 = 3 * 646: 2 (N-1)/N * 1938 elements per rank
+  std::vector<int64_t> sent(3);
+  pa3::run_ranks(3, [&](pa3::Communicator& comm) {
+    pa3::DataParallel dp(comm, c, options(int64_t(1) << 30, 1));
+    comm.reset_stats();
+    dp.step(pa3::global_batch(tokens(), 0, 42, 6, 6));
+    const pa3::CommStats st = comm.stats();
+    sent[comm.rank()] = int64_t(st.sent.bytes - st.sent_in_scope("loss").bytes);
+  });
+  rec::record_exact("sent", sent);
+  EXPECT_EQ(sent, (std::vector<int64_t>{4 * 2584, 4 * 2584, 4 * 2584}));
+}
+
+}  // namespace
