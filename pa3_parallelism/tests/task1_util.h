@@ -289,6 +289,10 @@ inline void check_broadcast(int p, mlsys::Shape shape, int root, mlsys::DType dt
     std::vector<double> v = out[r].to_vector<double>();
     joined.insert(joined.end(), v.begin(), v.end());
   }
+  uint64_t total = 0;
+  for (const Sent& s : sent) total += s.messages;
+  EXPECT_EQ(total, static_cast<uint64_t>(p - 1))
+      << what << ": messages sent by all ranks together; a broadcast tree has p-1 edges";
   mlsys::test::record_exact(what + " t of every rank",
                             std::vector<int64_t>(joined.begin(), joined.end()));
   check_traffic(what, sent, expected_bytes, sends);

@@ -13,8 +13,8 @@
 // so the ranks of a TP group are consecutive (on one machine, on the fastest links). Example,
 // W = 8 as DP = 2, TP = 2, PP = 2:
 //
-//   rank      0  1  2  3  4  5  6  7
-//   (dp,tp,pp) 000 010 100 110 001 011 101 111   — printed as dp tp pp
+//   rank         0        1        2        3        4        5        6        7
+//   (dp,tp,pp)   (0,0,0)  (0,1,0)  (1,0,0)  (1,1,0)  (0,0,1)  (0,1,1)  (1,0,1)  (1,1,1)
 //   TP groups {0,1} {2,3} {4,5} {6,7};  DP groups {0,2} {1,3} {4,6} {5,7};
 //   PP groups {0,4} {1,5} {2,6} {3,7}
 #pragma once
