@@ -1274,6 +1274,7 @@ class Grading {
         // Its validation call may be as slow as the lowest tier allows.
         double setup = item.timeout_s;
         if (measured_ref) setup = std::min(setup, 10 + 2 * ref_none.command_seconds + 2e-3 * ref_wall_ms / lowest);
+        if (timed && !measured_ref) setup = std::min(setup, 10 + 4e-3 * item.reference_ms / lowest);  // ~2 repeats
         setup = std::min(setup, std::max(1.0, perf_deadline_ - now_seconds()));
         none = bench_run(ours_bin, item, false, 0, setup);
         if (!failed(none, setup).empty()) return failed(none, setup);
