@@ -520,9 +520,9 @@ TEST(SmallStack, ReturnsValuesAndRethrows) {
   NodePtr y = x;
   for (int i = 0; i < 100; ++i) y = y + 1.f;
   std::unordered_set<const Node*> done;
-  std::vector<NodePtr> order;
-  pa1::test::on_small_stack("visit_recursively", [&] { visit_recursively(y, done, order); });
-  EXPECT_EQ(order.size(), 101u);
+  std::vector<NodePtr> visited;
+  pa1::test::on_small_stack("visit_recursively", [&] { visit_recursively(y, done, visited); });
+  EXPECT_EQ(visited.size(), 101u);
 }
 
 TEST(SmallStackDeathTest, DeepRecursionDiesWithAMessage) {
@@ -538,8 +538,8 @@ TEST(SmallStackDeathTest, DeepRecursionDiesWithAMessage) {
   EXPECT_DEATH(
       {
         std::unordered_set<const Node*> done;
-        std::vector<NodePtr> order;
-        pa1::test::on_small_stack("visit_recursively", [&] { visit_recursively(y, done, order); });
+        std::vector<NodePtr> visited;
+        pa1::test::on_small_stack("visit_recursively", [&] { visit_recursively(y, done, visited); });
       },
       expected);
 }
