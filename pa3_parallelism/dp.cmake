@@ -31,3 +31,8 @@ pa3_dp_test(pa3_task4_2_tests tests/test_task4_2_zero3.cpp "pa3;task4.2;task4")
 if(EXISTS ${PROJECT_SOURCE_DIR}/autograder/hidden/pa3/dp_hidden.cmake)
   include(${PROJECT_SOURCE_DIR}/autograder/hidden/pa3/dp_hidden.cmake)
 endif()
+
+# The data-parallel / ZeRO trainer on Tiny Shakespeare (either backend): pa3_train --help.
+add_executable(pa3_train examples/train_dp.cpp)
+target_link_libraries(pa3_train PRIVATE pa3_dp)
+target_compile_options(pa3_train PRIVATE -ffp-contract=off)
