@@ -120,6 +120,20 @@ class Grading {
     res_.sandbox = policy_.describe();
     res_.sandbox_gaps = policy_.limits_not_enforced;
     detect_gpu();
+    if (o_.only == "gpu" && !gpu_) {  // nothing of this run can be graded on this machine
+      res_.notes.push_back("--only gpu on a machine without a GPU: nothing is graded here (every item is \"not "
+                           "graded\"); run it on a machine with an NVIDIA GPU and nvcc");
+      log("--only gpu: this machine has no GPU, so nothing is graded here");
+      for (const Task& t : rubric_.tasks) {
+        Config& c = configs_[official_ ? "task " + t.id : "local"];
+        c.ok = true;
+        c.source = "nothing to build here (--only gpu without a GPU)";
+      }
+      list_cases();
+      measure();
+      score();
+      return;
+    }
     open_work_dir();
     if (policy_.root) uids_ = std::make_unique<UidPool>(jobs_);
 
@@ -336,7 +350,14 @@ class Grading {
 
   // Local grading never runs hidden tests (a student release has none; --local in the staff
   // tree behaves the same).
-  bool group_graded(const TestGroup& g) const { return (!g.requires_gpu || gpu_) && (official_ || !g.hidden); }
+  bool group_graded(const TestGroup& g) const {
+    return selected(g.requires_gpu) && (!g.requires_gpu || gpu_) && (official_ || !g.hidden);
+  }
+  // --only gpu / --only cpu: whether a group or item of this kind is graded in this run.
+  bool selected(bool requires_gpu) const { return o_.only.empty() || (o_.only == "gpu") == requires_gpu; }
+  std::string not_graded_reason(bool requires_gpu) const {
+    return selected(requires_gpu) ? "not graded here: no GPU" : "not graded in this run (--only " + o_.only + ")";
+  }
 
   std::set<std::string> targets_of(const Task* task) const {
     std::set<std::string> out;
@@ -346,7 +367,7 @@ class Grading {
         if (group_graded(g)) out.insert(g.target);
     }
     for (const PerfItem& p : rubric_.performance)
-      if ((!task || p.task == task->id) && (!p.requires_gpu || gpu_)) out.insert(p.benchmark);
+      if ((!task || p.task == task->id) && selected(p.requires_gpu) && (!p.requires_gpu || gpu_)) out.insert(p.benchmark);
     return out;
   }
 
@@ -825,9 +846,9 @@ class Grading {
           cr.name = g.filter;
           cr.filter = g.filter;
           cr.hidden = g.hidden;
-          cr.requires_gpu = true;
+          cr.requires_gpu = g.requires_gpu;
           cr.status = "not_graded";
-          cr.reason = "not graded here: no GPU";
+          cr.reason = not_graded_reason(g.requires_gpu);
           res_.cases.push_back(cr);
           continue;
         }
@@ -860,6 +881,7 @@ class Grading {
           cr.name = name;
           cr.filter = g.filter;
           cr.hidden = g.hidden;
+          cr.requires_gpu = g.requires_gpu;
           cr.max_points = g.points / static_cast<double>(matched.size());
           cr.status = "failed";
           res_.cases.push_back(cr);
@@ -1154,9 +1176,10 @@ class Grading {
       p.max_points = item.max_points();
       for (const Tier& t : item.tiers)
         p.tiers += (p.tiers.empty() ? "" : ", ") + format_ratio(t.min_ratio) + "x: " + format_points(t.points);
-      if ((item.requires_gpu && !gpu_) || o_.skip_performance) {
+      if ((item.requires_gpu && !gpu_) || !selected(item.requires_gpu) || o_.skip_performance) {
         p.status = "not_graded";
-        p.reason = item.requires_gpu && !gpu_ ? "not graded here: no GPU" : "not measured (--skip-performance)";
+        p.reason = (item.requires_gpu && !gpu_) || !selected(item.requires_gpu) ? not_graded_reason(item.requires_gpu)
+                                                                                 : "not measured (--skip-performance)";
         p.max_points = 0;
         res_.performance.push_back(p);
         continue;
@@ -1334,8 +1357,9 @@ class Grading {
       tr.build_errors = c.ok ? "" : c.errors;
       tr.build_source = c.source;
       int not_graded = 0;
+      std::string not_graded_why;
       for (const CaseResult& cr : res_.cases) {
-        if (cr.task == t.id && cr.status == "not_graded") ++not_graded;
+        if (cr.task == t.id && cr.status == "not_graded" && !not_graded++) not_graded_why = cr.reason;
         if (cr.task != t.id || cr.status == "not_graded") continue;
         if (!cr.needs_task.empty()) {  // local: left out of the score, said so
           tr.awaiting++;
@@ -1359,7 +1383,7 @@ class Grading {
           tr.max_score += p.max_points;
         }
       // Nothing of this task could be graded here (its tests and items need a GPU).
-      if (tr.total == 0 && not_graded > 0 && tr.max_score == 0) tr.not_graded = "not graded here: no GPU";
+      if (tr.total == 0 && not_graded > 0 && tr.max_score == 0) tr.not_graded = not_graded_why;
       hidden_only += t.hidden_points;
       res_.score += tr.score;
       res_.max_score += tr.max_score;

@@ -34,6 +34,10 @@ struct GradeOptions {
   bool force_local = false;  // grade like a student release even in the staff tree
   int cache_entries = 3;     // cached builds kept per set of task files
   bool skip_performance = false;  // report performance items as not measured (quick checks)
+  // "gpu": grade only the groups and items with requires_gpu; "cpu": only the others; "": all.
+  // The rest are reported as not graded in this run (staff grade the two halves on two machines
+  // and join them with `mlsys_grade merge`, docs/GRADING.md §4).
+  std::string only;
 };
 
 GradeResult grade(const GradeOptions& options);

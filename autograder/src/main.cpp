@@ -4,8 +4,11 @@
 //   mlsys_grade grade  --tree DIR --rubric FILE [--submission DIR|ZIP | --solution] [--work DIR]
 //                      [--format table|gradescope|classroom|markdown|json] [--out FILE]
 //                      [--json FILE] [--markdown FILE] [--jobs N] [--local] [--expect SCORE|full]
-//                      [--skip-performance] [--no-namespaces] [--verbose]
+//                      [--skip-performance] [--only gpu|cpu] [--no-namespaces] [--verbose]
 //   mlsys_grade batch  --tree DIR --rubric FILE --submissions DIR --out DIR [--parallel N] [--work DIR]
+//                      [--only gpu|cpu]
+//   mlsys_grade merge  --cpu DIR --gpu DIR --out DIR [--rubric FILE] [--tree DIR]
+//                      joins a batch graded --only cpu and the same batch graded --only gpu (merge.h)
 //   mlsys_grade table  RUBRIC          the handout's points table (Markdown)
 //   mlsys_grade table --performance RUBRIC   the handout's table of performance tiers
 //   mlsys_grade check  RUBRIC...       validate rubrics
@@ -28,6 +31,7 @@
 #include <thread>
 
 #include "grade.h"
+#include "merge.h"
 #include "results.h"
 #include "rubric.h"
 #include "util.h"
@@ -41,9 +45,10 @@ const char* kUsage =
     "  mlsys_grade grade --tree DIR --rubric FILE [--submission DIR|ZIP | --solution] [--work DIR]\n"
     "                    [--format table|gradescope|classroom|markdown|json] [--out FILE]\n"
     "                    [--json FILE] [--markdown FILE] [--jobs N] [--local] [--no-namespaces]\n"
-    "                    [--expect SCORE|full] [--skip-performance] [--quiet] [--verbose]\n"
+    "                    [--expect SCORE|full] [--skip-performance] [--only gpu|cpu] [--quiet] [--verbose]\n"
     "  mlsys_grade batch --tree DIR --rubric FILE --submissions DIR --out DIR [--parallel N]\n"
-    "                    [--work DIR] [--jobs N]\n"
+    "                    [--work DIR] [--jobs N] [--only gpu|cpu]\n"
+    "  mlsys_grade merge --cpu DIR --gpu DIR --out DIR [--rubric FILE] [--tree DIR]\n"
     "  mlsys_grade table [--performance] RUBRIC\n"
     "  mlsys_grade check RUBRIC...\n"
     "  mlsys_grade public-rubric RUBRIC\n"
@@ -97,6 +102,14 @@ bool write_output(const std::string& path, const std::string& content) {
   }
 }
 
+// --only gpu|cpu: grade only the groups and items with (gpu) or without (cpu) requires_gpu.
+std::string only_option(Args& a) {
+  if (!a.values.count("--only")) return "";
+  std::string v = a.values["--only"];
+  if (v != "gpu" && v != "cpu") throw std::invalid_argument("--only must be gpu or cpu, got \"" + v + "\"");
+  return v;
+}
+
 fs::path default_work(const fs::path& tree, const std::string& pa) {
   const char* root = std::getenv("MLSYS_BUILD_ROOT");
   return (root ? fs::path(root) : tree / "build") / "grader" / pa;
@@ -105,7 +118,7 @@ fs::path default_work(const fs::path& tree, const std::string& pa) {
 int cmd_grade(int argc, char** argv) {
   Args a = parse_args(argc, argv, 2,
                       {"--tree", "--rubric", "--submission", "--work", "--format", "--out", "--json", "--markdown",
-                       "--jobs", "--expect", "--classroom"},
+                       "--jobs", "--expect", "--classroom", "--only"},
                       {"--solution", "--local", "--no-namespaces", "--quiet", "--verbose", "--skip-performance"});
   std::string format = a.values.count("--format") ? a.values["--format"] : "table";
   if (format != "table" && format != "gradescope" && format != "classroom" && format != "markdown" && format != "json")
@@ -119,6 +132,7 @@ int cmd_grade(int argc, char** argv) {
   o.force_local = a.flags["--local"];
   o.allow_namespaces = !a.flags["--no-namespaces"];
   o.skip_performance = a.flags["--skip-performance"];
+  o.only = only_option(a);
   o.jobs = a.values.count("--jobs") ? std::stoi(a.values["--jobs"]) : 0;
   if (o.rubric.empty()) throw std::invalid_argument("--rubric is required");
   if (o.solution && !o.submission.empty()) throw std::invalid_argument("--solution and --submission exclude each other");
@@ -150,14 +164,11 @@ int cmd_grade(int argc, char** argv) {
 // Batch mode: one grader process per submission, N at a time, each with its own work folder
 // ----------------------------------------------------------------------------------------------
 
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  return "\"" + replace_all(s, "\"", "\"\"") + "\"";
-}
-
 int cmd_batch(int argc, char** argv) {
-  Args a = parse_args(argc, argv, 2, {"--tree", "--rubric", "--submissions", "--out", "--parallel", "--work", "--jobs"},
+  Args a = parse_args(argc, argv, 2,
+                      {"--tree", "--rubric", "--submissions", "--out", "--parallel", "--work", "--jobs", "--only"},
                       {"--no-namespaces", "--verbose"});
+  std::string only = only_option(a);
   for (const char* req : {"--rubric", "--submissions", "--out"})
     if (!a.values.count(req)) throw std::invalid_argument(std::string(req) + " is required");
   fs::path tree = a.values.count("--tree") ? a.values["--tree"] : ".";
@@ -197,6 +208,7 @@ int cmd_batch(int argc, char** argv) {
                                        "--json", (dir / "grade.json").string(), "--markdown", (dir / "summary.md").string(),
                                        "--jobs", std::to_string(jobs), "--quiet"};
       if (a.flags["--no-namespaces"]) args.push_back("--no-namespaces");
+      if (!only.empty()) args.insert(args.end(), {"--only", only});
       std::vector<char*> cargv;
       for (auto& s : args) cargv.push_back(const_cast<char*>(s.c_str()));
       cargv.push_back(nullptr);
@@ -224,10 +236,7 @@ int cmd_batch(int argc, char** argv) {
   }
 
   // One row per submission; the task columns come from the rubric.
-  std::ostringstream csv;
-  csv << "submission,score,max_score";
-  for (const Task& t : rb.tasks) csv << ",task " << t.id;
-  csv << ",status,seconds,error\n";
+  std::string csv = scores_csv_header(rb);
   for (const auto& [name, path] : items) {
     fs::path dir = out / name;
     GradeResult r;
@@ -243,17 +252,41 @@ int cmd_batch(int argc, char** argv) {
       r.title = rb.title;
       write_output((dir / "results.json").string(), to_gradescope(r));
     }
-    csv << csv_field(name) << "," << format_points(r.score) << "," << format_points(r.max_score);
-    for (const Task& t : rb.tasks) {
-      double s = 0;
-      for (const TaskResult& tr : r.tasks)
-        if (tr.id == t.id) s = tr.score;
-      csv << "," << format_points(s);
-    }
-    csv << "," << status << "," << format_points(r.seconds) << "," << csv_field(r.internal_error.substr(0, 200)) << "\n";
+    csv += scores_csv_row(rb, name, r, status);
   }
-  write_output((out / "scores.csv").string(), csv.str());
+  write_output((out / "scores.csv").string(), csv);
   log("batch: wrote " + (out / "scores.csv").string() + " in " + format_seconds(now_seconds() - start));
+  return 0;
+}
+
+// ----------------------------------------------------------------------------------------------
+// Merge: a batch graded --only cpu and the same batch graded --only gpu, joined (merge.h)
+// ----------------------------------------------------------------------------------------------
+
+int cmd_merge(int argc, char** argv) {
+  Args a = parse_args(argc, argv, 2, {"--cpu", "--gpu", "--out", "--rubric", "--tree"}, {"--verbose"});
+  for (const char* req : {"--cpu", "--gpu", "--out"})
+    if (!a.values.count(req)) throw std::invalid_argument(std::string(req) + " is required");
+  set_verbose(a.flags["--verbose"]);
+  fs::path cpu = a.values["--cpu"], gpu = a.values["--gpu"], out = a.values["--out"];
+  fs::path rubric = a.values.count("--rubric") ? fs::path(a.values["--rubric"]) : fs::path();
+  if (rubric.empty()) {  // the PA named by the first grade.json found, in the tree's rubrics
+    for (const fs::path& d : {cpu, gpu}) {
+      if (!rubric.empty() || !fs::is_directory(d)) continue;
+      for (auto& e : fs::directory_iterator(d))
+        if (rubric.empty() && fs::exists(e.path() / "grade.json")) {
+          try {
+            std::string pa = read_grade_json(read_file(e.path() / "grade.json")).pa;
+            if (!pa.empty())
+              rubric = fs::path(a.values.count("--tree") ? a.values["--tree"] : ".") / "autograder" / "rubrics" / (pa + ".json");
+          } catch (const std::exception&) {
+          }
+        }
+    }
+    if (rubric.empty()) throw std::invalid_argument("no grade.json names the PA: give --rubric");
+  }
+  Rubric rb = load_rubric(rubric.string());
+  merge_folders(rb, cpu, gpu, out);
   return 0;
 }
 
@@ -269,6 +302,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "grade") return cmd_grade(argc, argv);
     if (cmd == "batch") return cmd_batch(argc, argv);
+    if (cmd == "merge") return cmd_merge(argc, argv);
     if (cmd == "table" && argc == 3) {
       std::cout << rubric_table(load_rubric(argv[2]));
       return 0;
