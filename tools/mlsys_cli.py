@@ -740,6 +740,8 @@ def cmd_grade(args) -> int:
                "--out", user_path(args.out), "--parallel", str(args.parallel or 1)]
         if args.jobs:
             cmd += ["--jobs", str(args.jobs)]
+        if args.only:
+            cmd += ["--only", args.only]
         return run(cmd)[0]
     if args.parallel:
         raise Failed("--parallel is for --batch")
@@ -760,6 +762,8 @@ def cmd_grade(args) -> int:
         cmd += ["--expect", args.expect]
     if args.skip_performance:
         cmd += ["--skip-performance"]
+    if args.only:
+        cmd += ["--only", args.only]
     return run(cmd)[0]
 
 
@@ -900,6 +904,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--local", action="store_true", help="grade like a student release even in the staff tree")
     p.add_argument("--skip-performance", action="store_true",
                    help="do not run the benchmarks (their items are reported as not measured)")
+    p.add_argument("--only", choices=["gpu", "cpu"],
+                   help="grade only the GPU items (requires_gpu) or only the others; staff join the two with "
+                        "mlsys_grade merge (docs/GRADING.md)")
     p.add_argument("--jobs", "-j", type=int, help="parallel builds and test runs (default: $MLSYS_JOBS or all cores)")
     p.add_argument("--parallel", type=int, help="with --batch: submissions graded at once (default 1)")
     p.set_defaults(fn=cmd_grade)
