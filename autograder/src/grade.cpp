@@ -124,6 +124,7 @@ class Grading {
       res_.notes.push_back("--only gpu on a machine without a GPU: nothing is graded here (every item is \"not "
                            "graded\"); run it on a machine with an NVIDIA GPU and nvcc");
       log("--only gpu: this machine has no GPU, so nothing is graded here");
+      res_.submission = !o_.submission.empty() ? o_.submission.string() : o_.solution ? "solutions/" : "the tree's student files";
       for (const Task& t : rubric_.tasks) {
         Config& c = configs_[official_ ? "task " + t.id : "local"];
         c.ok = true;

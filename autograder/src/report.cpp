@@ -241,7 +241,7 @@ std::string to_table(const GradeResult& r, bool color) {
   os << line << std::string(79, '-') << "\n";
   for (const TaskResult& t : r.tasks) {
     std::string title = t.title.size() > 44 ? t.title.substr(0, 41) + "..." : t.title;
-    std::string tests = !t.not_graded.empty() ? "no GPU"
+    std::string tests = !t.not_graded.empty() ? (starts_with(t.not_graded, "not graded in this run") ? "not this run" : "no GPU")
                         : t.build_ok            ? std::to_string(t.passed) + "/" + std::to_string(t.total)
                                                 : "no build";
     std::string pts = t.not_graded.empty() ? format_points(t.test_score) + " / " + format_points(t.test_max_score) : "not graded";
@@ -256,7 +256,10 @@ std::string to_table(const GradeResult& r, bool color) {
     std::string title = "perf: " + p.title;
     if (title.size() > 44) title = title.substr(0, 41) + "...";
     bool skipped = p.reason.rfind("not measured", 0) == 0;
-    std::string ratio = p.status == "not_graded" ? (skipped ? "skipped" : "no GPU") : ratio_text(p.ratio);
+    std::string ratio = p.status == "not_graded" ? (skipped                                            ? "skipped"
+                                                     : starts_with(p.reason, "not graded in this run") ? "not this run"
+                                                                                                        : "no GPU")
+                                                 : ratio_text(p.ratio);
     std::string pts = p.status == "not_graded" ? "not graded" : format_points(p.points) + " / " + format_points(p.max_points);
     if (!p.needs_task.empty()) {
       ratio = "needs " + p.needs_task;

@@ -162,3 +162,30 @@ def test_only_rejects_other_values():
     proc = subprocess.run([str(grader()), "grade", "--rubric", str(FIX / "rubric.json"), "--only", "tpu"],
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=60)
     assert proc.returncode == 2 and "--only must be gpu or cpu" in proc.stdout
+
+
+def test_only_cpu_grades_the_rest(tmp_path):
+    # The fake course's reference solutions with --only cpu: every test (none needs a GPU) at full
+    # marks, the CPU performance item measured, the GPU item "not graded in this run".
+    course = make_fake_course(work_root() / "merge" / "course")
+    rubric = json.loads((course / "autograder" / "rubrics" / "fake.json").read_text())
+    test_points = sum(g["points"] for t in rubric["tasks"] for g in t["tests"])
+    cpu_items = [p for p in rubric["performance"] if not p.get("requires_gpu")]
+    out = tmp_path / "out"
+    out.mkdir()
+    proc = subprocess.run([str(grader()), "grade", "--tree", str(course), "--rubric",
+                           str(course / "autograder" / "rubrics" / "fake.json"), "--solution", "--only", "cpu",
+                           "--work", str(work_root() / "merge" / "work"), "--jobs", "2", "--format", "gradescope",
+                           "--out", str(out / "results.json"), "--json", str(out / "grade.json"), "--quiet"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout
+    rec = json.loads((out / "grade.json").read_text())
+    assert rec["internal_error"] == ""
+    assert all(c["status"] == "passed" for c in rec["cases"])
+    assert sum(c["max_points"] for c in rec["cases"]) == pytest.approx(test_points)
+    perf = {p["id"]: p for p in rec["performance"]}
+    assert perf["gpu_item"]["status"] == "not_graded"
+    assert perf["gpu_item"]["reason"] == "not graded in this run (--only cpu)"
+    assert [perf[p["id"]]["status"] for p in cpu_items] == ["passed"] * len(cpu_items)
+    assert rec["max_score"] == pytest.approx(test_points + sum(max(t["points"] for t in p["tiers"]) for p in cpu_items))
+    assert schema_errors(json.loads((out / "results.json").read_text())) == []
