@@ -14,12 +14,21 @@
 //                      tiled, simd (Tasks 1.1-1.4) on one thread vs Eigen on one thread, and
 //                      mt (Task 1.5) on every thread vs Eigen on every thread. The naive step
 //                      is skipped at 2048 (minutes per run).
+//   sgemm_512_reorder_vs_naive
+//                      Task 1.2 at 512^3 on one thread against Task 1.1's kernel on one thread
+//                      (the previous step). Graded: in the grader's build of Task 1.2 both the
+//                      naive kernel and everything else are staff code and the reorder kernel is
+//                      yours; the reference side runs in the reference build (staff naive).
 //   softmax, layernorm 8192 x 1024 rows (Tasks 2.1, 2.2), every thread, vs a memcpy of the
 //                      same bytes on every thread: a ratio near 1 means bandwidth-bound.
 // ratio = reference time / our time (> 1: faster than the reference). The notes give GFLOP/s
 // and GB/s, and flops= / bytes= (minimum memory traffic) for the roofline plot.
 // A step that is still a stub (mlsys::NotImplemented) or fails validation is reported and
 // skipped (no JSON row); the exit code is then 1.
+//
+// Each graded item runs its task's own configuration: the student file of that task and the
+// staff code for every other file (the grader builds one configuration per task), so Task
+// 1.5's items measure the student's 1.5 with the staff 1.4 micro-kernel.
 #include <omp.h>
 
 #include <Eigen/Dense>
@@ -109,7 +118,10 @@ Kernel kernel_of(MatmulStep step) {
   return pa2::cpu::reference::matmul;
 }
 
-bool bench_sgemm(const std::string& name, int64_t S, MatmulStep step, double goal) {
+// baseline: MatmulStep::Reference times Eigen as the reference side; any other step times that
+// step's kernel (on one thread) as the reference side instead.
+bool bench_sgemm(const std::string& name, int64_t S, MatmulStep step, double goal,
+                 MatmulStep baseline = MatmulStep::Reference) {
   const bool mt = step == MatmulStep::Parallel;
   const int threads = mt ? g_threads : 1;
   set_threads(threads);
@@ -139,9 +151,18 @@ bool bench_sgemm(const std::string& name, int64_t S, MatmulStep step, double goa
   }
 
   mlsys::bench::Stats t_ours = mlsys::bench::time_cpu(ours, options_for(first_ms));
-  mlsys::bench::Stats t_ref = mlsys::bench::time_cpu(eigen, mlsys::bench::reference(options_for(t_ours.median_ms)));
-  const double flops = 2.0 * S * S * S, bytes = 4.0 * 3 * S * S;
   std::string ref_name = "Eigen (" + std::to_string(threads) + (threads == 1 ? " thread)" : " threads)");
+  std::function<void()> ref_fn = eigen;
+  RowMat C_base;
+  if (baseline != MatmulStep::Reference) {
+    C_base.resize(S, S);
+    Kernel base = kernel_of(baseline);
+    ref_fn = [&d, &C_base, base, S] { base(d.A.data(), d.B.data(), C_base.data(), S, S, S, S, S, S); };
+    ref_name = std::string(baseline == MatmulStep::Naive ? "Task 1.1 naive kernel" : "previous step") +
+               " (" + std::to_string(threads) + " thread)";
+  }
+  mlsys::bench::Stats t_ref = mlsys::bench::time_cpu(ref_fn, mlsys::bench::reference(options_for(t_ours.median_ms)));
+  const double flops = 2.0 * S * S * S, bytes = 4.0 * 3 * S * S;
   mlsys::bench::report(name, t_ours, t_ref, ref_name, goal,
                        fmt("GFLOP/s ours %.1f, ref %.1f; ", flops / t_ours.median_ms * 1e-6,
                            flops / t_ref.median_ms * 1e-6) +
@@ -250,6 +271,11 @@ std::vector<Item> items(bool quick) {
       list.push_back({name, in_quick, [=] { return bench_sgemm(name, S, step, goal); }});
     }
   }
+  // Task 1.2's graded item: the reorder step against the previous step (Task 1.1).
+  list.push_back({"sgemm_512_reorder_vs_naive", false, [] {
+                    return bench_sgemm("sgemm_512_reorder_vs_naive", 512, MatmulStep::Reorder, 0,
+                                       MatmulStep::Naive);
+                  }});
   // --quick shrinks the row-wise problems (they then fit in L3, so both sides look faster).
   const int64_t rows = quick ? 2048 : 8192, cols = 1024;
   list.push_back({"softmax", true, [=] { return bench_softmax("softmax", rows, cols); }});
