@@ -55,6 +55,7 @@ STUDENT_EXCLUDE = [
     ".github/workflows/ci.yml",
     ".github/workflows/slow.yml",
     ".github/workflows/classroom.yml.template",
+    ".github/workflows/classroom-gpu.yml.template",
     "course.json",
 ]
 # Never in a Gradescope package's course tree (not needed to grade; keeps the zip small).
@@ -223,13 +224,14 @@ def student_repo(root: Path, out: Path, grader: Path, url: str) -> None:
         dst = out / "autograder" / "rubrics" / rubric.name
         dst.parent.mkdir(parents=True, exist_ok=True)
         dst.write_text(text)
-    # The Classroom workflow: the template without its staff-only header lines (# staff: ...).
-    template = root / ".github" / "workflows" / "classroom.yml.template"
+    # The Classroom workflows: the templates without their staff-only lines (# staff: ...).
+    workflows = ["classroom.yml", "classroom-gpu.yml"]
     (out / ".github" / "workflows").mkdir(parents=True, exist_ok=True)
-    lines = template.read_text().splitlines(True)
-    (out / ".github" / "workflows" / "classroom.yml").write_text(
-        "".join(l for l in lines if not l.lstrip().startswith("# staff:")))
-    say("student repo: {} files in {}".format(n + len(rubrics(root)) + 1, out))
+    for name in workflows:
+        lines = (root / ".github" / "workflows" / (name + ".template")).read_text().splitlines(True)
+        (out / ".github" / "workflows" / name).write_text(
+            "".join(l for l in lines if not l.lstrip().startswith("# staff:")))
+    say("student repo: {} files in {}".format(n + len(rubrics(root)) + len(workflows), out))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -58,6 +58,7 @@ def test_student_repo_leaks_nothing(release):
     assert not (student / "autograder" / "tests").exists()
     assert not (student / ".github" / "workflows" / "ci.yml").exists()
     assert (student / ".github" / "workflows" / "classroom.yml").is_file()
+    assert (student / ".github" / "workflows" / "classroom-gpu.yml").is_file()
     rubric = json.loads((student / "autograder" / "rubrics" / (PA + ".json")).read_text())
     for task in rubric["tasks"]:
         assert all(g["visibility"] == "visible" for g in task["tests"]), task
@@ -81,7 +82,7 @@ STAFF_PHRASES = [r"solutions/", r"autograder/hidden", r"(?<!CUDA )\btwins?\b", r
 # PA1 handout, the notebooks, the Classroom workflow.
 STUDENT_DOCS = ["README.md", "pa1_autodiff/README.md", "common/README.md", "handouts/pa1.md",
                 "handouts/notebooks/pa1.ipynb", "handouts/notebooks/pa2.ipynb",
-                ".github/workflows/classroom.yml"]
+                ".github/workflows/classroom.yml", ".github/workflows/classroom-gpu.yml"]
 
 
 def test_student_docs_have_no_staff_text(release):
