@@ -47,6 +47,7 @@ import stubs  # noqa: E402
 # Never in the student repo (paths relative to the repo root; a folder excludes all below it).
 STUDENT_EXCLUDE = [
     "solutions",
+    "docs/STAFF_LOG.md",
     "autograder/hidden",
     "autograder/gradescope",
     "autograder/tests",
