@@ -6,6 +6,11 @@
 //   gpu_sgemm_<step>_<n>    Tasks 3.1-3.6 at n^3, n = 1024, 2048, 4096, vs cuBLAS SGEMM with
 //                           TF32 off (CUBLAS_DEFAULT_MATH). The Task 3.6 row at 4096 is named
 //                           gpu_sgemm_4096 (goal 0.7x; stretch 0.85x).
+//   gpu_sgemm_<step>_vs_prev_2048
+//                           Tasks 3.2-3.5 at 2048^3 vs the previous step's kernel (3.1-3.4):
+//                           the graded items of those steps. In the grader's build of Task 3.k
+//                           only 3.k is the student's, so the previous step is staff code; the
+//                           reference side runs in the reference build (all staff code).
 //   gpu_reduce              Task 4.1, sum of 4096 x 4096 floats, vs a device-to-device
 //   gpu_softmax             Task 4.2, [4096, 4096]      cudaMemcpy that moves as many DRAM bytes
 //   gpu_layernorm           Task 4.3, [4096, 4096]      (goal 0.8x: 80% of copy bandwidth)
@@ -16,9 +21,10 @@
 //   gpu_attention_<T>_naive the same vs the staff naive kernels (goal 5x)
 //   gpu_attention_<T>_full  non-causal, vs the unfused path (information)
 //   gpu_gemm_epilogue       Task 6.1, relu(A @ B + bias), 4096 x 4096 x 128 (a small K, where
-//                           the extra passes over C matter), vs the student's unfused Task 3.6
-//                           GEMM + the staff bias/relu kernel (goal 1.0x); if Task 3.6 is not
-//                           implemented, vs cuBLAS + the bias/relu kernel instead
+//                           the extra passes over C matter), vs the Task 3.6 GEMM of this build
+//                           + the staff bias/relu kernel (goal 1.0x); if Task 3.6 is not
+//                           implemented, vs cuBLAS + the bias/relu kernel instead. In the
+//                           grader the reference side runs in the reference build: staff 3.6.
 //   gpu_gemm_epilogue_cublas the same vs cuBLAS + the bias/relu kernel (information)
 //
 // The attention items also print the device memory each path needs beyond q, k, v (measured
@@ -26,6 +32,10 @@
 // unfused and naive paths add the B*H*T*T score matrix.
 //
 //   pa2_gpu_bench [--item NAME] [--json PATH] [--quick]
+//
+// Each graded item runs its task's own configuration: the student file of that task and the
+// staff code for every other task (the grader builds one configuration per task), so
+// gpu_gemm_epilogue's unfused side uses the staff Task 3.6 GEMM in the grader.
 //
 // Without a GPU it prints "no GPU: skipped" and exits 0. A task whose launcher still throws
 // mlsys::NotImplemented is reported as such and produces no row.
@@ -173,6 +183,12 @@ const Step kSteps[] = {{Sgemm::Naive, launch_sgemm_naive},
                        {Sgemm::RegTile2D, launch_sgemm_regtile_2d},
                        {Sgemm::Vectorized, launch_sgemm_vectorized}};
 
+// The graded step-over-step items: step i (Tasks 3.2-3.5) against step i - 1.
+constexpr int kPrevItemN = 2048;
+std::string sgemm_vs_prev_item(Sgemm kernel) {
+  return std::string("gpu_sgemm_") + to_string(kernel) + "_vs_prev_" + std::to_string(kPrevItemN);
+}
+
 std::string sgemm_item(Sgemm kernel, int n) {
   if (kernel == Sgemm::Vectorized && n == 4096) return "gpu_sgemm_4096";
   return std::string("gpu_sgemm_") + to_string(kernel) + "_" + std::to_string(n);
@@ -183,6 +199,7 @@ std::vector<std::string> all_items() {
   std::vector<std::string> items;
   for (const Step& s : kSteps)
     for (int n : {1024, 2048, 4096}) items.push_back(sgemm_item(s.kernel, n));
+  for (int i = 1; i <= 4; ++i) items.push_back(sgemm_vs_prev_item(kSteps[i].kernel));
   for (const char* item : {"gpu_reduce", "gpu_softmax", "gpu_layernorm", "gpu_gemm_epilogue",
                            "gpu_gemm_epilogue_cublas"})
     items.push_back(item);
@@ -228,6 +245,47 @@ void bench_sgemm() {
                            std::string(task_of(s.kernel)) + ", " + gflops(flop, ours) +
                                " vs " + gflops(flop, ref));
     }
+  }
+}
+
+// Tasks 3.2-3.5, each against the previous step (the points of those steps: a resubmitted
+// previous kernel measures about 1.0x). Validated against cuBLAS like the items above.
+void bench_sgemm_vs_prev() {
+  const int n = kPrevItemN;
+  bool any = false;
+  for (int i = 1; i <= 4; ++i) any = any || wanted(sgemm_vs_prev_item(kSteps[i].kernel));
+  if (!any) return;
+  const Tensor A = mlsys::rand({n, n}, 1, -1, 1, Device::CUDA);
+  const Tensor B = mlsys::rand({n, n}, 2, -1, 1, Device::CUDA);
+  Tensor C({n, n}, DType::Float32, Device::CUDA), P({n, n}, DType::Float32, Device::CUDA),
+      R({n, n}, DType::Float32, Device::CUDA);
+  const float* a = A.data<float>();
+  const float* b = B.data<float>();
+  cublas_sgemm(a, b, R.data<float>(), n, n, n);
+  const double g = 2.02 * n * 5.960464477539063e-08 / (1 - n * 5.960464477539063e-08);
+  const Tensor bound = mlsys::matmul(mlsys::abs(A), mlsys::abs(B)) * static_cast<float>(g);
+  const double flop = 2.0 * n * n * n;
+  for (int i = 1; i <= 4; ++i) {
+    const Step& s = kSteps[i];
+    const Step& prev = kSteps[i - 1];
+    const std::string item = sgemm_vs_prev_item(s.kernel);
+    if (!wanted(item)) continue;
+    float* c = C.data<float>();
+    float* p = P.data<float>();
+    if (!implemented(item, [&] { launch_ok(s.launch(a, b, c, n, n, n, nullptr), item.c_str()); }))
+      continue;
+    const double worst = worst_ratio(C, R, bound);
+    if (!(worst <= 1.0))
+      fail_validation(item + ": error " + std::to_string(worst) + "x the fp32 bound vs cuBLAS");
+    const bool slow = prev.kernel == Sgemm::Naive;
+    const auto ours = mlsys::bench::time_cuda(
+        [&] { launch_ok(s.launch(a, b, c, n, n, n, nullptr), item.c_str()); }, timing());
+    const auto ref = mlsys::bench::time_cuda(
+        [&] { launch_ok(prev.launch(a, b, p, n, n, n, nullptr), item.c_str()); },
+        mlsys::bench::reference(timing(slow ? 5 : 10)));
+    mlsys::bench::report(item, ours, ref, std::string(task_of(prev.kernel)) + " (previous step)",
+                         0.0, std::string(task_of(s.kernel)) + ", " + gflops(flop, ours) + " vs " +
+                                  gflops(flop, ref));
   }
 }
 
@@ -477,6 +535,7 @@ int main(int argc, char** argv) {
   mlsys::bench::print_header();
   try {
     bench_sgemm();
+    bench_sgemm_vs_prev();
     bench_rowwise();
     bench_attention();
     bench_epilogue();

@@ -13,6 +13,7 @@
 // orders of magnitude above these bounds.
 #pragma once
 
+#include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -163,6 +164,67 @@ inline void check_sgemm_vs_cublas(Sgemm kernel, const GemmSize& s, uint64_t seed
   const Tensor bound = mlsys::matmul(mlsys::abs(A), mlsys::abs(B)) *
                        static_cast<float>(2.02 * gamma_n(s.K + 1.0));
   EXPECT_TRUE(within_bound(C, expected, bound, kGemmHint));
+}
+
+// ============================================================================================
+// Kernel resources (Tasks 3.3-3.5): what the contract of a tiled kernel fixes
+// ============================================================================================
+// nvcc emits, for every __global__ function, a host-side stub with the kernel's C++ name and
+// signature; its address identifies the kernel to cudaFuncGetAttributes. The stubs of the
+// given kernels are declared weak here, so a renamed kernel fails these checks with a message
+// instead of failing the link of every test.
+
+}  // namespace pa2::gpu::test
+
+namespace pa2::gpu {
+__attribute__((weak)) void sgemm_shared_kernel(const float*, const float*, float*, int, int, int);
+__attribute__((weak)) void sgemm_regtile_1d_kernel(const float*, const float*, float*, int, int, int);
+__attribute__((weak)) void sgemm_regtile_2d_kernel(const float*, const float*, float*, int, int, int);
+}  // namespace pa2::gpu
+
+namespace pa2::gpu::test {
+
+// The static shared memory and registers per thread nvcc gave `kernel` (its host stub; null
+// when the student file no longer defines the given kernel).
+inline ::testing::AssertionResult kernel_attributes(const void* kernel, const char* name,
+                                                    cudaFuncAttributes* out) {
+  if (kernel == nullptr)
+    return ::testing::AssertionFailure()
+           << "the kernel pa2::gpu::" << name << " is not defined: keep the given kernel's name "
+           << "and signature in the student file";
+  const cudaError_t status = cudaFuncGetAttributes(out, kernel);
+  if (status != cudaSuccess)
+    return ::testing::AssertionFailure()
+           << "cudaFuncGetAttributes(" << name << ") failed: " << cudaGetErrorString(status);
+  return ::testing::AssertionSuccess();
+}
+
+// The kernel keeps its tiles in static __shared__ arrays of at least `min_bytes` (the contract's
+// tiles; padding against bank conflicts may add more). Records whether it does.
+inline void expect_static_shared_at_least(const void* kernel, const char* name, size_t min_bytes) {
+  cudaFuncAttributes attr{};
+  ASSERT_TRUE(kernel_attributes(kernel, name, &attr));
+  const bool ok = attr.sharedSizeBytes >= min_bytes;
+  mlsys::test::record_exact(std::string(name) + " static shared >= " + std::to_string(min_bytes),
+                            static_cast<int64_t>(ok));
+  EXPECT_TRUE(ok) << name << " uses " << attr.sharedSizeBytes << " bytes of static shared memory; "
+                  << "the contract's tiles need at least " << min_bytes
+                  << " (declare them as __shared__ arrays of the stated sizes)";
+}
+
+// The kernel holds at least `min_registers` values per thread in registers (its accumulators):
+// fewer registers means the accumulators live in local memory (a run-time index into acc, or
+// a loop that is not unrolled). Records whether it does.
+inline void expect_registers_at_least(const void* kernel, const char* name, int min_registers) {
+  cudaFuncAttributes attr{};
+  ASSERT_TRUE(kernel_attributes(kernel, name, &attr));
+  const bool ok = attr.numRegs >= min_registers;
+  mlsys::test::record_exact(std::string(name) + " registers >= " + std::to_string(min_registers),
+                            static_cast<int64_t>(ok));
+  EXPECT_TRUE(ok) << name << " uses " << attr.numRegs << " registers per thread (and "
+                  << attr.localSizeBytes << " bytes of local memory); its accumulators alone need "
+                  << min_registers << ": unroll the loops over them fully and index them only "
+                  << "with compile-time constants";
 }
 
 // ============================================================================================

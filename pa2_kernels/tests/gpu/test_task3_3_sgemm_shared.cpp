@@ -26,3 +26,11 @@ TEST(Task3_3_SgemmShared, TileMultiples) {
   MLSYS_SKIP_WITHOUT_GPU();
   check_sgemm_sizes(Sgemm::SharedTiled, kTileMultipleGemms);
 }
+
+// The contract's tiles: two 32 x 32 float tiles in static shared memory (8 KiB). A kernel
+// without them (Task 3.2's, resubmitted) fails here whatever its results.
+TEST(Task3_3_SgemmShared, KeepsTilesInSharedMemory) {
+  MLSYS_SKIP_WITHOUT_GPU();
+  expect_static_shared_at_least(reinterpret_cast<const void*>(&pa2::gpu::sgemm_shared_kernel),
+                                "sgemm_shared_kernel", 2 * 32 * 32 * sizeof(float));
+}

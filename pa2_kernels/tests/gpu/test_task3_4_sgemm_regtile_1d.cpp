@@ -26,3 +26,11 @@ TEST(Task3_4_SgemmRegTile1D, TileMultiples) {
   MLSYS_SKIP_WITHOUT_GPU();
   check_sgemm_sizes(Sgemm::RegTile1D, kTileMultipleGemms);
 }
+
+// The contract's tiles: the 64 x 8 tile of A and the 8 x 64 tile of B in static shared memory
+// (4 KiB).
+TEST(Task3_4_SgemmRegTile1D, KeepsTilesInSharedMemory) {
+  MLSYS_SKIP_WITHOUT_GPU();
+  expect_static_shared_at_least(reinterpret_cast<const void*>(&pa2::gpu::sgemm_regtile_1d_kernel),
+                                "sgemm_regtile_1d_kernel", 2 * 64 * 8 * sizeof(float));
+}

@@ -26,3 +26,18 @@ TEST(Task3_5_SgemmRegTile2D, TileMultiples) {
   MLSYS_SKIP_WITHOUT_GPU();
   check_sgemm_sizes(Sgemm::RegTile2D, kTileMultipleGemms);
 }
+
+// The contract's tiles: the transposed 8 x 128 tile of A and the 8 x 128 tile of B in static
+// shared memory (8 KiB).
+TEST(Task3_5_SgemmRegTile2D, KeepsTilesInSharedMemory) {
+  MLSYS_SKIP_WITHOUT_GPU();
+  expect_static_shared_at_least(reinterpret_cast<const void*>(&pa2::gpu::sgemm_regtile_2d_kernel),
+                                "sgemm_regtile_2d_kernel", 2 * 8 * 128 * sizeof(float));
+}
+
+// The 8 x 8 accumulators of each thread live in registers: at least 64 per thread.
+TEST(Task3_5_SgemmRegTile2D, KeepsAccumulatorsInRegisters) {
+  MLSYS_SKIP_WITHOUT_GPU();
+  expect_registers_at_least(reinterpret_cast<const void*>(&pa2::gpu::sgemm_regtile_2d_kernel),
+                            "sgemm_regtile_2d_kernel", 64);
+}
