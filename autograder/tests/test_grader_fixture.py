@@ -125,6 +125,29 @@ def test_hostile_submission(env, variant):
     assert left.stdout.strip() == "", "a background process survived: " + left.stdout
 
 
+def test_a_submission_that_hangs_everywhere_is_bounded(env, tmp_path):
+    """Every case and the benchmark hang: the grading's budgets (limits.tests_s for the cases,
+    limits.performance_s for the items) end it, nothing scores, and the results are valid."""
+    rubric = json.loads(env["rubric"].read_text())
+    rubric["limits"].update({"tests_s": 12, "performance_s": 8})
+    small = tmp_path / "fake.json"
+    small.write_text(json.dumps(rubric))
+    sub = util.make_submission(env["out"] / "sub-hang", env["course"], STUDENT_FILES, "solution",
+                               HOSTILE / "hang_everywhere")
+    g = util.grade(env["course"], small, env["work"], env["out"] / "hang-everywhere", submission=sub, timeout=600)
+    assert g.rc == 0, g.log
+    assert g.gradescope and not util.schema_errors(g.gradescope)
+    assert g.score == 0
+    reasons = g.failed()
+    assert len(reasons) == 9, reasons
+    assert any("time budget for test cases" in r for r in reasons.values()), reasons
+    # Each phase stops within a case's timeout (5 s) of its budget.
+    assert g.record["timings"]["tests"] < 12 + 6, g.record["timings"]
+    assert g.record["timings"]["performance"] < 8 + 3, g.record["timings"]
+    perf = [p for p in g.record["performance"] if p["id"] == "mul_loop"][0]
+    assert perf["points"] == 0 and "timed out" in perf["reason"], perf
+
+
 def test_compile_errors_are_shown_trimmed(env):
     sub = util.make_submission(env["out"] / "sub-ce", env["course"], STUDENT_FILES, "solution",
                                HOSTILE / "compile_error")
