@@ -1232,7 +1232,8 @@ class Grading {
   // (mlsys/bench.h, Side). The reference side runs the reference build, as the grader's own user:
   // no student code is in that process.
   RunResult bench_run(const fs::path& bin, const PerfItem& item, bool reference_side, int repeats, double timeout) {
-    int uid = reference_side || !uids_ ? -1 : uids_->uid(0);
+    // Locally the reference side runs the student's own build: as a test user like the rest.
+    int uid = (reference_side && official_) || !uids_ ? -1 : uids_->uid(0);
     fs::path dir = make_run_dir(uid, uid);
     RunSpec spec = spec_for(bin, {"--item", item.item}, dir, timeout, uid, uid, item.threads);
     spec.private_executable = true;
@@ -1240,7 +1241,7 @@ class Grading {
     spec.env.push_back("MLSYS_BENCH_REPEATS=" + std::to_string(repeats));
     const std::string nonce = random_hex(12);
     spec.env.push_back("MLSYS_BENCH_NONCE=" + nonce);
-    if (!reference_side) append_staff_paths(spec.hide_paths);
+    if (!reference_side || !official_) append_staff_paths(spec.hide_paths);
     RunResult r = run_sandboxed(spec, policy_);
     // The harness prints the nonce after the measured side's repeats: a process that exits
     // early (or never reaches them) has not done the work being timed.
@@ -1277,16 +1278,22 @@ class Grading {
       p.output = clip(printable(r.output), 0, 3000);
       return at + "the benchmark " + (r.error.empty() || !r.exited ? r.describe_end(timeout) : r.error);
     };
+    // Officially the reference side runs the reference build, so its failure is a staff
+    // problem. Locally there is no reference build: the same process also validates the
+    // student's code, so a failure there is the item's (often "needs Task X").
     auto reference_failed = [&](const RunResult& r) {
-      if (!r.exited || r.exit_code != 0 || !r.error.empty())
+      if (r.exited && r.exit_code == 0 && r.error.empty()) return std::string();
+      if (official_)
         throw GradeError("the reference benchmark " + item.benchmark + " --item " + item.item + " failed: " +
                          r.describe_end(item.timeout_s) + " " + r.error + "\n" + clip(r.output, 0, 2000));
+      p.output = clip(printable(r.output), 0, 3000);
+      return at + "the benchmark " + (r.error.empty() || !r.exited ? r.describe_end(item.timeout_s) : r.error);
     };
     const bool timed = item.measure == "time", measured_ref = timed && item.reference_ms <= 0;
     RunResult ref_none;
     if (measured_ref) {
       ref_none = bench_run(ref_bin, item, true, 0, item.timeout_s);
-      reference_failed(ref_none);
+      if (!reference_failed(ref_none).empty()) return reference_failed(ref_none);
     }
     RunResult none;  // our side without timed repeats: measured once, after the reference
     int remeasured = 0;  // runs measured again because a difference was not positive (noise)
@@ -1295,7 +1302,7 @@ class Grading {
       double ref_ms = item.reference_ms, ref_wall_ms = item.reference_ms;
       if (measured_ref) {
         RunResult full = bench_run(ref_bin, item, true, item.repeats, item.timeout_s);
-        reference_failed(full);
+        if (!reference_failed(full).empty()) return reference_failed(full);
         ref_ms = 1e3 * (work(full) - work(ref_none)) / R;
         ref_wall_ms = 1e3 * (full.command_seconds - ref_none.command_seconds) / R;
       }
