@@ -374,6 +374,84 @@ TEST(Pa3ModelTrain, GradientAccumulationGivesTheSameWeightsBitForBit) {
   EXPECT_THROW(pa3::train_single(c, o, shakespeare_train()), mlsys::Error);
 }
 
+// num_shards = S: the global batch as S data-parallel ranks would split it, each shard's
+// gradient in its own zeroed buffer, the S gradients added in shard order. The expected run is
+// written out here with the layer API (gpt_forward, gpt_backward, AdamW), not with train_single.
+TEST(Pa3ModelTrain, ShardsAreAccumulatedApartAndAddedInShardOrder) {
+  const pa3::GPTConfig c = small_shakespeare_config();
+  const int64_t S = 3, m = 2, B = 12, T = c.block_size, steps = 3;
+  pa3::TrainOptions o;
+  o.steps = steps;
+  o.batch_size = B;
+  o.num_shards = S;
+  o.num_micro = m;
+  const pa3::TrainResult got = pa3::train_single(c, o, shakespeare_train());
+
+  pa3::GPTParams params = pa3::gpt_init(c, o.model_seed);
+  pa3::AdamW opt(params.list(), o.adamw);
+  pa3::GPTActs acts;
+  const float dloss = 1.0f / static_cast<float>(B * T);
+  std::vector<float> losses;
+  for (int64_t step = 0; step < steps; ++step) {
+    const pa3::Batch batch = pa3::global_batch(shakespeare_train(), step, o.data_seed, B, T);
+    std::vector<pa3::GPTParams> g;
+    double loss = 0.0;
+    for (int64_t j = 0; j < S; ++j) {
+      g.push_back(pa3::gpt_zeros_like(params));
+      double shard_loss = 0.0;
+      for (int64_t k = 0; k < m; ++k) {
+        // rows [j B/S + k B/(S m), j B/S + (k+1) B/(S m)) of the global batch
+        const pa3::Batch micro = pa3::batch_shard(batch, j * m + k, S * m);
+        shard_loss += pa3::gpt_forward(acts, params, c, micro.inputs, micro.targets);
+        pa3::gpt_backward(g[j], acts, params, c, micro.inputs, micro.targets, dloss);
+      }
+      loss += shard_loss;
+    }
+    const auto total = g[0].list();
+    for (int64_t j = 1; j < S; ++j) {
+      const auto other = g[j].list();
+      for (size_t i = 0; i < total.size(); ++i) {
+        float* a = total[i].tensor.data<float>();
+        const float* b = other[i].tensor.data<float>();
+        for (int64_t e = 0; e < total[i].tensor.numel(); ++e) a[e] = a[e] + b[e];
+      }
+    }
+    opt.step(total);
+    losses.push_back(static_cast<float>(loss / static_cast<double>(S * m)));
+  }
+  const auto want = params.list(), have = got.params.list();
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(have[i].tensor.to_vector<float>(), want[i].tensor.to_vector<float>()) << want[i].name;
+  }
+  EXPECT_EQ(got.losses, losses);
+
+  // One shard (a single running sum over all rows) rounds differently: S changes the bits.
+  o.num_shards = 1;
+  const pa3::TrainResult one = pa3::train_single(c, o, shakespeare_train());
+  bool differs = false;
+  const auto l1 = one.params.list();
+  for (size_t i = 0; i < l1.size(); ++i)
+    differs = differs || l1[i].tensor.to_vector<float>() != have[i].tensor.to_vector<float>();
+  EXPECT_TRUE(differs) << "S = 3 and S = 1 gave the same bits: the test cannot tell them apart";
+
+  // Bad shard counts name the option and the numbers.
+  auto message = [&](int64_t shards, int64_t micro) {
+    pa3::TrainOptions bad = o;
+    bad.num_shards = shards;
+    bad.num_micro = micro;
+    try {
+      pa3::train_single(c, bad, shakespeare_train());
+    } catch (const mlsys::Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(message(0, 1).find("num_shards"), std::string::npos) << message(0, 1);
+  EXPECT_NE(message(5, 1).find("divisor of batch_size = 12, got 5"), std::string::npos) << message(5, 1);
+  EXPECT_NE(message(3, 3).find("num_micro"), std::string::npos) << message(3, 3);
+  EXPECT_NE(message(3, 3).find("= 4, got 3"), std::string::npos) << message(3, 3);
+}
+
 TEST(Pa3ModelTrain, ConfigValidationNamesTheField) {
   pa3::GPTConfig c = small_shakespeare_config();
   c.n_head = 3;  // does not divide 16

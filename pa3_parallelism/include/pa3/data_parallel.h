@@ -15,13 +15,12 @@
 // per-row contribution the single-process run adds. Gradients are then SUMMED across ranks
 // (no division afterwards). What equals what, bit for bit (every PA3 target is compiled with
 // -ffp-contract=off):
-//   - N = 1: the engine == train_single (same rows, same running sums).
-//   - N = 2: the engine == a single process that computes each half-batch's gradient into its
-//     own zeroed buffer and adds the two (a + b == b + a in floating point, so the ring's
-//     order does not matter). It is NOT bit-identical to train_single: train_single adds all
-//     B rows into one running sum, rank 1 starts its sum from zero; the difference is rounding.
+//   - N = 1 and N = 2: the engine == train_single with num_shards = N (pa3/train.h), which
+//     computes each shard's gradient into its own zeroed buffer and adds them in shard order
+//     (a + b == b + a in floating point, so the ring's order does not matter at N = 2).
 //   - N > 2: the ring sums each chunk starting at a different rank, so the order of the N
-//     terms depends on the element; results match the rank-ordered sum within a tolerance.
+//     terms depends on the element; results match train_single (num_shards = N) within a
+//     tolerance (handouts/pa3.md, section 5).
 //   - ZeRO-1 and ZeRO-2 use the same buckets and reduce-scatter each bucket the way the
 //     all-reduce's first half does: == plain DP bit for bit at every N. ZeRO-3 uses one bucket
 //     per layer: == plain DP bit for bit at N = 2, within a tolerance at N > 2.

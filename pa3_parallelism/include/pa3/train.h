@@ -1,15 +1,23 @@
 // pa3/train.h — the single-process trainer: the reference every parallel run is compared with.
 //
-// One step s (s = 0, 1, ...):
+// One step s (s = 0, 1, ...), with S = num_shards and m = num_micro:
 //   1. batch = global_batch(train_tokens, s, data_seed, B, T)           (pa3/data.h)
-//   2. zero the gradients; for k = 0 .. num_micro-1, on micro-batch k = batch_shard(batch, k,
-//      num_micro) (rows [k B/num_micro, (k+1) B/num_micro)): gpt_forward, then gpt_backward
-//      with dloss = 1.0f / (B T), i.e. each micro-batch's mean loss scaled by 1/num_micro, so
-//      the accumulated gradient is the full batch's (bit for bit: see pa3/gpt.h)
+//   2. for each shard j = 0 .. S-1 in order (shard j = batch_shard(batch, j, S): the rows
+//      data-parallel rank j of S would get), the shard's gradient: zeroed, then for each
+//      micro-batch k = 0 .. m-1 of the shard (batch_shard(shard, k, m)) gpt_forward and
+//      gpt_backward with dloss = 1.0f / (B T) (the GLOBAL B), accumulated into it. Shard 0's
+//      gradient is the running total; every later shard's gradient is added to it elementwise,
+//      in shard order: g = ((g_0 + g_1) + g_2) + ...
 //   3. one AdamW step over params.list()                                (pa3/adamw.h)
-//   4. the step's loss: the mean of the micro-batches' mean losses (summed in double).
-// A data-parallel run with N ranks, each rank's micro-batches taken from its shard of the
-// same global batch, computes the same per-row activations as this trainer.
+//   4. the step's loss: the shards' double sums of their micro-batches' mean losses, added in
+//      shard order, divided by S m.
+// This is what S data-parallel ranks compute, done in one process: with S = 1 it is a data-
+// parallel run with N = 1, and with S = 2 a run with N = 2, bit for bit (a + b == b + a in
+// floating point, so the order in which an all-reduce adds two gradients does not matter).
+// For S > 2 a ring all-reduce adds the S gradients of an element in an order that depends on
+// the element's chunk, so N > 2 ranks match S = N within a tolerance (handouts/pa3.md, §5).
+// Within one shard, m micro-batches accumulate into one running sum, so changing m never
+// changes the bits (pa3/gpt.h); changing S does (a new shard starts its own sum from zero).
 #pragma once
 
 #include <cstdint>
@@ -32,7 +40,8 @@ struct TrainOptions {
   int64_t steps = 100;
   int64_t batch_size = 16;  // B: rows of the global batch
   int64_t seq_len = 0;      // T; 0 means config.block_size
-  int64_t num_micro = 1;    // micro-batches per step (gradient accumulation); divides B
+  int64_t num_shards = 1;   // S: shards of the global batch, as S data-parallel ranks split it
+  int64_t num_micro = 1;    // m: micro-batches per shard (gradient accumulation); S m divides B
   uint64_t model_seed = 1337;
   uint64_t data_seed = 42;
   AdamWConfig adamw;
