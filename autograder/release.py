@@ -24,7 +24,9 @@ README's Colab links) and refuses to run while it is still the placeholder. It w
 Checks before anything is written: the rubrics are valid and the student files equal what
 tools/stubs.py generates from solutions/ (no drift), the staff-only markers are balanced, the
 repository URL is set. After: tools/stubs.py's leak check on the student repo (no solution text,
-no staff-only folder) and no placeholder URL left. Any failure: exit 1.
+no staff-only folder), no placeholder URL left, and, for every rubric (every PA, whatever tasks it
+has today), its student files are the stubs, its handout is there and no hidden test target is
+named by a CMake file. Any failure: exit 1.
 Python 3.8+, standard library only.
 """
 
@@ -299,6 +301,34 @@ def leak_check(student: Path, root: Path) -> List[str]:
     return problems
 
 
+def rubric_problems(student: Path, root: Path) -> List[str]:
+    """Checks of the student repo driven by the rubrics, so that a PA or a task added later is
+    covered without a list of its files here. For every rubric: each student file is in the
+    repo and is the committed stub; the PA's handout (handouts/<pa>.md) is there; the public
+    rubric has no hidden group; no CMake file of the repo names a hidden test target."""
+    problems = []
+    cmake_text = "\n".join(p.read_text(errors="replace") for p in sorted(student.rglob("*"))
+                           if p.is_file() and (p.name == "CMakeLists.txt" or p.suffix == ".cmake"))
+    for rubric in rubrics(root):
+        full = json.loads(rubric.read_text())
+        pa = full.get("pa", rubric.stem)
+        for f in full["student_files"]:
+            if not (student / f).is_file():
+                problems.append("{}: student file {} is missing from the student repo".format(pa, f))
+            elif (student / f).read_bytes() != (root / f).read_bytes():
+                problems.append("{}: {} in the student repo is not the committed student file".format(pa, f))
+        if not (student / "handouts" / (pa + ".md")).is_file():
+            problems.append("{}: its handout handouts/{}.md is missing from the student repo".format(pa, pa))
+        public = json.loads((student / "autograder" / "rubrics" / rubric.name).read_text())
+        if any(g.get("visibility") != "visible" for t in public["tasks"] for g in t["tests"]):
+            problems.append("{}: the student repo's rubric still has hidden test groups".format(pa))
+        for task in full["tasks"]:
+            for g in task["tests"]:
+                if g["visibility"] == "hidden" and re.search(r"\b{}\b".format(re.escape(g["target"])), cmake_text):
+                    problems.append("{}: a CMake file of the student repo names the hidden test target {}".format(pa, g["target"]))
+    return problems
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Write the student release and the Gradescope zips.")
     ap.add_argument("--grader", required=True, type=Path, help="the mlsys_grade executable")
@@ -329,7 +359,7 @@ def main(argv=None) -> int:
             say("error: no rubric for " + pa)
             return 1
         gradescope_zip(root, pa, out / "gradescope")
-    problems = leak_check(out / "student", root)
+    problems = leak_check(out / "student", root) + rubric_problems(out / "student", root)
     for p in problems:
         say("LEAK: " + p)
     if problems:

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -117,6 +118,25 @@ def test_the_repository_url_is_filled_in(release):
     assert not (student / "course.json").exists()
 
 
+def test_rubric_checks_catch_what_a_release_must_not_lose_or_leak(release, tmp_path):
+    """release.py's rubric-driven checks: clean on the release; on a copy, a missing PA3 student
+    file, a missing handout and a CMake file naming a hidden target are each reported."""
+    sys.path.insert(0, str(util.REPO / "autograder"))
+    import release as rel  # noqa: E402
+    assert rel.rubric_problems(release / "student", util.REPO) == []
+    planted = tmp_path / "student"
+    shutil.copytree(str(release / "student"), str(planted))
+    rubric = json.loads((util.REPO / "autograder" / "rubrics" / "pa3.json").read_text())
+    hidden = next(g["target"] for t in rubric["tasks"] for g in t["tests"] if g["visibility"] == "hidden")
+    (planted / rubric["student_files"][-1]).unlink()
+    (planted / "handouts" / "pa3.md").unlink()
+    with open(str(planted / "pa3_parallelism" / "CMakeLists.txt"), "a") as f:
+        f.write("\nadd_executable({} tests/x.cpp)\n".format(hidden))
+    problems = "\n".join(rel.rubric_problems(planted, util.REPO))
+    assert rubric["student_files"][-1] + " is missing" in problems, problems
+    assert "handouts/pa3.md is missing" in problems and "hidden test target " + hidden in problems, problems
+
+
 def test_leak_check_catches_a_planted_leak(release, tmp_path):
     planted = tmp_path / "student"
     shutil.copytree(str(release / "student"), str(planted))
@@ -127,43 +147,225 @@ def test_leak_check_catches_a_planted_leak(release, tmp_path):
     assert leaks and leaks[0].file == "README.md"
 
 
-def test_student_repo_builds_and_its_local_grader_gives_the_starter_zero(release):
-    student = release / "student"
-    # Not pytest's tmp_path: that is private (0700), and as root the grader's test users must
-    # reach its work folder.
-    tmp_path = util.work_root() / "student-build"
-    if tmp_path.exists():
-        shutil.rmtree(str(tmp_path))
-    tmp_path.mkdir(parents=True)
-    env = dict(os.environ, MLSYS_BUILD_ROOT=str(tmp_path / "build"), MLSYS_JOBS=util.jobs())
-    env.pop("MLSYS_GRADE", None)
-    # The student repo configures on its own (no solutions/, no hidden tests, no grader tests
-    # around); the local grader below then builds the tensor library and PA1 in it. (The student
-    # files of every PA compile: the staff gate's student build checks that on the same files.)
-    r = run(["cmake", "-S", student, "-B", tmp_path / "build" / "all", "-DMLSYS_CUDA=OFF", "-DMLSYS_PYTHON=OFF",
-             "-DMLSYS_MPI=OFF"], env=env)
+# ------------------------------------------------------------------------------------------------
+# The student's path: the README's commands, exactly as written, in the released repo
+# ------------------------------------------------------------------------------------------------
+
+# Which commands a student is told to run: every line of the shell code blocks (```bash, ```sh)
+# of the released README.md and pa1_autodiff/README.md, run with bash in the repo root exactly
+# as written (comments included: bash drops them). pa1_autodiff/README.md has no shell block (its
+# one block is a C++ example, not a command), so its inline `./mlsys ...` spans are run too.
+# Not run: README.md's inline spans (they repeat the block commands or add `--cuda off`, which
+# would build a second configuration) and `build/<preset>/...` paths (placeholders).
+# `./mlsys setup` runs only when it has nothing to install: the test never installs apt or pip
+# packages on the machine; otherwise the report names what it would install.
+README_BLOCKS = ["README.md", "pa1_autodiff/README.md"]
+README_INLINE = ["pa1_autodiff/README.md"]
+
+
+def readme_commands(student: Path) -> list:
+    """(file, command) for every command a student is told to run, in order, each once."""
+    found = []
+    for rel in README_BLOCKS:
+        text = (student / rel).read_text()
+        for m in re.finditer(r"^```(\w*)[ \t]*\n(.*?)^```", text, re.M | re.S):
+            if m.group(1) in ("bash", "sh", "shell"):
+                found += [(rel, line.strip()) for line in m.group(2).splitlines()
+                          if line.strip() and not line.strip().startswith("#")]
+    for rel in README_INLINE:
+        found += [(rel, m.group(1)) for m in re.finditer(r"`(\./mlsys [^`]+)`", (student / rel).read_text())]
+    seen, out = set(), []
+    for rel, cmd in found:  # a command written twice (with different comments) runs once
+        if tuple(command_words(cmd)) not in seen:
+            seen.add(tuple(command_words(cmd)))
+            out.append((rel, cmd))
+    return out
+
+
+def command_words(cmd: str) -> list:
+    import shlex
+    return shlex.split(cmd, comments=True)
+
+
+@pytest.fixture(scope="module")
+def student_workspace(release):
+    """A copy of the released student repo (the dependent-tasks case below edits it), with HOME
+    a fresh folder holding hw1.zip (the README's `--submission ~/hw1.zip`: the student files,
+    untouched, in their repo layout). Builds go where a student's go: build/ inside the repo.
+    Not pytest's tmp_path: that is private (0700), and as root the grader's test users must
+    reach the work folders."""
+    root = util.work_root() / "student-path"
+    if root.exists():
+        shutil.rmtree(str(root))
+    repo, home = root / "mlsys-student", root / "home"
+    shutil.copytree(str(release / "student"), str(repo), symlinks=True)
+    home.mkdir(parents=True)
+    rubric = json.loads((repo / "autograder" / "rubrics" / (PA + ".json")).read_text())
+    with zipfile.ZipFile(str(home / "hw1.zip"), "w") as z:
+        for f in rubric["student_files"]:
+            z.write(str(repo / f), f)
+    import site
+    env = dict(os.environ, HOME=str(home), MLSYS_JOBS=util.jobs(), PYTHONUSERBASE=site.getuserbase())
+    for var in ("MLSYS_GRADE", "MLSYS_BUILD_ROOT"):
+        env.pop(var, None)
+    return repo, env
+
+
+def missing_for_setup(repo: Path, env: dict) -> list:
+    """What `./mlsys setup` would install here (asked of the released CLI itself)."""
+    code = ("import sys; sys.path.insert(0, 'tools'); import mlsys_cli as m, shutil; "
+            "print(' '.join((m.missing_apt() if shutil.which('dpkg') else []) + m.missing_pip(m.PIP_ALL)))")
+    r = subprocess.run([sys.executable, "-c", code], cwd=str(repo), env=env, stdout=subprocess.PIPE,
+                       universal_newlines=True)
+    assert r.returncode == 0
+    return r.stdout.split()
+
+
+def check_readme_command(cmd: str, rc: int, out: str) -> list:
+    """What is wrong with the outcome of README command ``cmd`` on the untouched starter code."""
+    words = command_words(cmd)
+    broken = [s for s in ("Traceback (most recent call last)", "build failed", "configure failed",
+                          "could not build the grader") if s in out]
+    if broken:
+        return ["{}: {}".format(cmd, ", ".join(broken))]
+    if words[:2] == ["./mlsys", "setup"]:
+        return [] if rc == 0 and "everything already installed" in out else ["{}: exit {}".format(cmd, rc)]
+    if words[:2] == ["./mlsys", "demo"]:
+        return [] if rc == 0 else ["{}: exit {}".format(cmd, rc)]
+    if words[:2] == ["./mlsys", "test"]:
+        # It builds and runs the tests; with the starter they fail (exit 1), each with the stub's
+        # NotImplemented message naming its task, never a crash.
+        problems = [] if rc == 1 else ["{}: exit {} (the starter's tests must fail, exit 1)".format(cmd, rc)]
+        if not re.search(r"NotImplemented|not implemented", out) or not re.search(r"PA1 Task \d", out):
+            problems.append("{}: no NotImplemented message naming a PA1 task in its output".format(cmd))
+        if re.search(r"SIGSEGV|Segmentation fault|\*\*\*Exception: SegFault|Child aborted", out):
+            problems.append("{}: a test crashed".format(cmd))
+        return problems
+    if words[:3] == ["./mlsys", "grade", PA]:
+        # The local grader's table: the starter scores 0 of the public points.
+        m = re.search(r"^\s*total\s+([\d.]+)\s*/\s*([\d.]+)", out, re.M | re.I)
+        if rc != 0 or not m:
+            return ["{}: exit {}, total line {}".format(cmd, rc, m.group(0) if m else "missing")]
+        return [] if float(m.group(1)) == 0 and float(m.group(2)) > 0 else ["{}: {}".format(cmd, m.group(0))]
+    return ["{}: the README has a command this test does not know what to expect of; add it to "
+            "check_readme_command".format(cmd)]
+
+
+def test_readme_commands_as_written(student_workspace):
+    repo, env = student_workspace
+    commands = readme_commands(repo)
+    print("README commands:\n" + "\n".join("  {}: {}".format(rel, c) for rel, c in commands))
+    # The commands the README must keep offering (a parse that finds nothing must not pass).
+    names = {" ".join(command_words(c)[:3]) for _, c in commands}
+    assert {"./mlsys setup", "./mlsys test pa1", "./mlsys grade pa1", "./mlsys demo"} <= names, names
+    assert any("--submission" in c for _, c in commands)
+    problems, timings = [], []
+    for rel, cmd in commands:
+        if command_words(cmd)[:2] == ["./mlsys", "setup"]:
+            missing = missing_for_setup(repo, env)
+            if missing:
+                print("NOT RUN: {} (it would install {}; this test installs nothing)".format(cmd, " ".join(missing)))
+                continue
+        start = time.time()
+        print("$ " + cmd, flush=True)
+        r = subprocess.run(["bash", "-c", cmd], cwd=str(repo), env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True)
+        timings.append("{:7.1f} s  {}".format(time.time() - start, cmd))
+        print(r.stdout[-2500:])
+        problems += check_readme_command(cmd, r.returncode, r.stdout)
+    print("README commands, wall time:\n" + "\n".join(timings))
+    assert not problems, "\n".join(problems)
+    # The local grader's record of the starter: 0 of the public points, no hidden case.
+    out = repo.parent / "starter.json"
+    r = run(["./mlsys", "grade", PA, "--expect", "0", "--format", "json", "--out", out], cwd=str(repo), env=env)
     assert r.returncode == 0, r.stdout[-5000:]
-    # The student's own command: local grading of the untouched starter code.
-    r = run([sys.executable, student / "tools" / "mlsys_cli.py", "grade", PA, "--expect", "0",
-             "--format", "json", "--out", tmp_path / "local.json"], env=env, cwd=str(student))
-    print(r.stdout[-3000:])
-    assert r.returncode == 0, r.stdout[-5000:]
-    rec = json.loads((tmp_path / "local.json").read_text())
+    rec = json.loads(out.read_text())
     assert rec["mode"] == "local" and rec["score"] == 0 and rec["max_score"] > 0
     assert not any(c["hidden"] for c in rec["cases"])
+    # Rubric-driven: every public test executable of every PA is a target of the student's build,
+    # no hidden one is (GPU groups only where the build has CUDA).
+    targets = set(re.findall(r"^\.\.\. (\S+)", run(["cmake", "--build", repo / "build" / "student", "--target", "help"]).stdout, re.M))
+    cuda = any((repo / "build" / "student" / "CMakeFiles").glob("*/CMakeCUDACompiler.cmake"))  # CUDA enabled
+    missing, leaked = [], []
+    for rubric_path in sorted((util.REPO / "autograder" / "rubrics").glob("pa*.json")):
+        for task in json.loads(rubric_path.read_text())["tasks"]:
+            for g in task["tests"]:
+                if g["visibility"] == "hidden" and g["target"] in targets:
+                    leaked.append(g["target"])
+                elif g["visibility"] == "visible" and g["target"] not in targets and (cuda or not g.get("requires_gpu")):
+                    missing.append(g["target"])
+    assert not leaked, "hidden test targets in the student build: {}".format(leaked)
+    assert not missing, "public test targets missing from the student build: {}".format(missing)
+
+
+# Two PA1 tasks where one's public tests need the other: Task 2.2's Task2_2_Gradients.* run
+# gradients() on top of topological_sort (Task 2.1), so locally they pass only with 2.1 done.
+# Task 1's gradients stay stubs: Task2_2_WithOps.* and the engine item need them, so locally
+# they are "needs Task 1.x" rows; the official grader runs them with the staff code for Task 1.
+DEPENDENT_TASKS = ["2.1", "2.2"]
+
+
+def local_rows(rec: dict) -> dict:
+    """The local record's rows under the names the official results.json gives them."""
+    titles = {t["id"]: t["title"] for t in rec["tasks"]}
+    rows = {"Task {} {} | {} | {}".format(c["task"], titles[c["task"]], c["target"], c["name"]): c
+            for c in rec["cases"]}
+    rows.update({"Task {} | performance | {}".format(p["task"], p["title"]): p for p in rec["performance"]})
+    return rows
+
+
+def test_two_dependent_tasks_local_and_official_tables_agree(student_workspace, autograder_root):
+    repo, env = student_workspace
+    rubric = json.loads((util.REPO / "autograder" / "rubrics" / (PA + ".json")).read_text())
+    files = [f for t in rubric["tasks"] if t["id"] in DEPENDENT_TASKS for f in t["files"]]
+    assert len(files) == 2
+    for f in files:
+        shutil.copy2(str(util.REPO / "solutions" / f), str(repo / f))
+    out = repo.parent / "dependent.json"
+    r = run(["./mlsys", "grade", PA, "--format", "json", "--out", out], cwd=str(repo), env=env)
+    assert r.returncode == 0, r.stdout[-5000:]
+    local = json.loads(out.read_text())
+    official = gradescope_run(autograder_root, {Path(f).name: (repo / f).read_text() for f in files})
+    public = {t["name"]: t for t in official["tests"] if "hidden" not in t.get("tags", [])}
+    rows = local_rows(local)
+    assert set(rows) == set(public), (sorted(set(rows) ^ set(public)))
+    differ, needs = [], []
+    for name, row in sorted(rows.items()):
+        off = public[name]
+        if row.get("needs_task"):
+            needs.append(name)
+            # Left out locally; officially it runs with the staff code for the other task.
+            if off["score"] != off["max_score"]:
+                differ.append("{}: needs Task {} locally, but officially {} / {}".format(
+                    name, row["needs_task"], off["score"], off["max_score"]))
+            continue
+        local_status = "passed" if row["status"] == "passed" else "failed"
+        if (local_status, row["points"]) != (off.get("status"), off["score"]):
+            differ.append("{}: local {} {}, official {} {}".format(name, local_status, row["points"],
+                                                                   off.get("status"), off["score"]))
+    print("{} rows, {} 'needs Task' rows left out locally".format(len(rows), len(needs)))
+    assert not differ, "\n".join(differ)
+    # The case is a real one: 2.2's tests passed locally on top of 2.1, and some rows wait for Task 1.
+    passed_22 = [n for n, c in rows.items() if n.startswith("Task 2.2 ") and c["status"] == "passed"]
+    assert passed_22 and needs and any("Task 2.2" in n for n in needs), (passed_22, needs)
+    # The task rows: the local points (tests and performance) plus the points awaiting another
+    # task are the official public points, task by task.
+    for task in local["tasks"]:
+        official_public = sum(t["score"] for t in public.values() if "task" + task["id"] in t.get("tags", []))
+        assert task["score"] + task["awaiting_points"] == pytest.approx(official_public), task
 
 
 # ------------------------------------------------------------------------------------------------
 # The Gradescope package, in a simulated /autograder
 # ------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def autograder_root(release):
-    root = util.work_root() / "autograder"
+def simulated_autograder(release: Path, pa: str) -> Path:
+    """PA ``pa``'s Gradescope zip unpacked and set up (setup.sh) in a simulated /autograder."""
+    root = util.work_root() / ("autograder" if pa == PA else "autograder-" + pa)
     if root.exists():
         shutil.rmtree(str(root))
     (root / "source").mkdir(parents=True)
-    with zipfile.ZipFile(str(release / "gradescope" / (PA + ".zip"))) as z:
+    with zipfile.ZipFile(str(release / "gradescope" / (pa + ".zip"))) as z:
         z.extractall(str(root / "source"))
         for info in z.infolist():  # zipfile drops the mode bits
             mode = (info.external_attr >> 16) & 0o777
@@ -175,6 +377,11 @@ def autograder_root(release):
     print(r.stdout[-3000:])
     assert r.returncode == 0, r.stdout[-5000:]
     return root
+
+
+@pytest.fixture(scope="module")
+def autograder_root(release):
+    return simulated_autograder(release, PA)
 
 
 def gradescope_run(root: Path, files: dict):
@@ -208,3 +415,35 @@ def test_gradescope_starter_scores_zero(autograder_root):
     results = gradescope_run(autograder_root, {})
     assert results["score"] == 0
     assert "starter version was graded" in results["output"]
+
+
+# PA3 through its own zip: the ranks run as threads (the grader builds with MLSYS_MPI=OFF; what
+# MPI would need is in docs/GRADING.md, Gradescope). Every task of the rubric, whichever exist.
+PA3 = "pa3"
+
+
+def rubric_max(rubric: dict) -> float:
+    """The points of a rubric: every test group and every performance item's top tier."""
+    return sum(g["points"] for t in rubric["tasks"] for g in t["tests"]) + \
+        sum(max(tier["points"] for tier in p["tiers"]) for p in rubric.get("performance", []))
+
+
+def test_gradescope_pa3_reference_full_marks_and_starter_zero(release):
+    root = simulated_autograder(release, PA3)
+    rubric = json.loads((util.REPO / "autograder" / "rubrics" / (PA3 + ".json")).read_text())
+    assert not any(g.get("requires_gpu") for t in rubric["tasks"] for g in t["tests"])
+    # The student repo holds PA3's stubs, public tests and handout, and no hidden test.
+    student = release / "student"
+    assert (student / "handouts" / (PA3 + ".md")).is_file()
+    for f in rubric["student_files"]:
+        assert (student / f).read_text() == (util.REPO / f).read_text(), f
+    assert not (student / "autograder" / "hidden" / PA3).exists()
+    files = {Path(f).name: (util.REPO / "solutions" / f).read_text() for f in rubric["student_files"]}
+    results = gradescope_run(root, files)
+    max_score = sum(t["max_score"] for t in results["tests"])
+    assert max_score == pytest.approx(rubric_max(rubric)) and results["score"] == pytest.approx(max_score), \
+        results["output"]
+    hidden = [t for t in results["tests"] if "hidden" in t.get("tags", [])]
+    assert hidden and all(t["visibility"] == "after_published" for t in hidden)
+    starter = gradescope_run(root, {})
+    assert starter["score"] == 0 and "starter version was graded" in starter["output"]
