@@ -218,7 +218,7 @@ constexpr int kPipeGradientTag = 602;
 // deadlock, for both schedules and any p, m (a blocking send waits for its receiver).
 // Returns only when every message this stage sent has been received.
 // Throws mlsys::Error when num_micro < 1 (and via the recorder on an invalid schedule).
-PipelineResult run_pipeline(const Communicator& pp, PipelineStage& stage,
+PipelineResult run_pipeline(Communicator& pp, PipelineStage& stage,
                             const std::vector<PipeStep>& schedule, int num_micro);
 
 // ============================================================================================
