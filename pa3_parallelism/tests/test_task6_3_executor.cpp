@@ -1,0 +1,171 @@
+// PA3 Task 6.3 — the executor. Schedules come from pptest::reference_schedule (built from the
+// stash bound, independent of Task 6.2) and layer ranges are written by hand (independent of
+// Task 6.1). Checks: values and bytes between stages (exact), the GPT's gradients against one
+// process accumulating the same micro-batches (bit for bit), the executor's stash count (exact:
+// m for GPipe, min(p - s, m) for 1F1B), and the bubble of stages that sleep (a timing
+// measurement, tolerance 0.05: see BubbleMatchesTheFormula).
+
+#include "pp_test_util.h"
+
+namespace {
+
+namespace rec = mlsys::test;
+using pa3::PipeSchedule;
+
+const std::vector<int32_t>& tokens() {
+  static const std::vector<int32_t> t = pptest::token_stream(4000, 7);
+  return t;
+}
+
+std::function<std::vector<pa3::PipeStep>(int)> sched(PipeSchedule kind, int p, int m) {
+  return [=](int s) { return pptest::reference_schedule(kind, p, s, m); };
+}
+
+// ---- values and bytes -----------------------------------------------------------------------
+
+struct EchoRun {
+  std::vector<std::string> errors;
+  std::vector<int64_t> sent_bytes, sent_messages, peaks;
+};
+EchoRun run_echo(PipeSchedule kind, int p, int m, int64_t rows = 3) {
+  EchoRun out;
+  out.sent_bytes.resize(p);
+  out.sent_messages.resize(p);
+  out.peaks.resize(p);
+  std::mutex mu;
+  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+    const int s = comm.rank();
+    pptest::EchoStage stage(s, p, rows);
+    comm.reset_stats();
+    const pa3::PipelineResult r =
+        pa3::run_pipeline(comm, stage, pptest::reference_schedule(kind, p, s, m), m);
+    out.sent_bytes[s] = static_cast<int64_t>(comm.stats().sent.bytes);
+    out.sent_messages[s] = static_cast<int64_t>(comm.stats().sent.messages);
+    out.peaks[s] = r.peak_stashed;
+    std::lock_guard<std::mutex> lock(mu);
+    out.errors.insert(out.errors.end(), stage.errors.begin(), stage.errors.end());
+  });
+  return out;
+}
+
+TEST(Task6_3_Executor, ActivationsAndGradientsReachTheRightMicroBatch) {
+  for (PipeSchedule kind : {PipeSchedule::GPipe, PipeSchedule::OneFOneB}) {
+    const int p = 4, m = 5;
+    const int64_t rows = 3;
+    const EchoRun run = run_echo(kind, p, m, rows);
+    for (const std::string& e : run.errors) ADD_FAILURE() << pa3::schedule_name(kind) << ": " << e;
+    // stage s sends m activations (s < p-1) and m gradients (s > 0) of `rows` floats each
+    std::vector<int64_t> bytes(p), messages(p);
+    for (int s = 0; s < p; ++s) {
+      const int64_t k = (s < p - 1 ? m : 0) + (s > 0 ? m : 0);
+      messages[s] = k;
+      bytes[s] = k * rows * 4;
+    }
+    EXPECT_EQ(run.sent_bytes, bytes) << pa3::schedule_name(kind);
+    EXPECT_EQ(run.sent_messages, messages) << pa3::schedule_name(kind);
+    rec::record_exact(std::string(pa3::schedule_name(kind)) + "_errors",
+                      static_cast<int64_t>(run.errors.size()));
+    rec::record_exact(std::string(pa3::schedule_name(kind)) + "_bytes", run.sent_bytes);
+  }
+}
+
+// ---- the executor's stash count -------------------------------------------------------------
+
+TEST(Task6_3_Executor, PeakStashIsMForGPipeAndPMinusSFor1F1B) {
+  const int p = 4;
+  for (int m : {2, 4, 6}) {  // m < p, m = p, m > p
+    const EchoRun g = run_echo(PipeSchedule::GPipe, p, m);
+    const EchoRun f = run_echo(PipeSchedule::OneFOneB, p, m);
+    std::vector<int64_t> expect_g(p, m), expect_f(p);
+    for (int s = 0; s < p; ++s) expect_f[s] = std::min(p - s, m);
+    EXPECT_EQ(g.peaks, expect_g) << "GPipe m=" << m;
+    EXPECT_EQ(f.peaks, expect_f) << "1F1B m=" << m;
+    rec::record_exact("gpipe_peaks_m" + std::to_string(m), g.peaks);
+    rec::record_exact("1f1b_peaks_m" + std::to_string(m), f.peaks);
+  }
+}
+
+// ---- the GPT, bit for bit -------------------------------------------------------------------
+
+void expect_gpt_matches(PipeSchedule kind, int64_t L, int p, int m, int64_t rows_per_micro,
+                        const std::vector<pa3::LayerRange>& layers) {
+  const pa3::GPTConfig c = pptest::tiny_config(L);
+  const pa3::GPTParams params = pa3::gpt_init(c, 1337);
+  const int64_t B = rows_per_micro * m, T = 5;
+  const pa3::Batch batch = pa3::global_batch(tokens(), 3, 42, B, T);
+  const pptest::Reference ref = pptest::reference_grads(c, params, batch, m);
+  const pptest::GPTRun run = pptest::run_gpt_pipeline(c, params, batch, p, m, layers, sched(kind, p, m));
+  const std::vector<int64_t> bad = pptest::gradient_mismatches(c, run, ref, layers);
+  const std::string what = std::string(pa3::schedule_name(kind)) + " p=" + std::to_string(p) +
+                           " m=" + std::to_string(m);
+  EXPECT_EQ(bad, std::vector<int64_t>(p, 0)) << what << ": gradient elements that differ "
+      "from one process accumulating micro-batches 0..m-1, per stage";
+  EXPECT_EQ(std::memcmp(&run.loss, &ref.loss, sizeof(float)), 0)
+      << what << ": loss " << run.loss << " vs " << ref.loss;
+  rec::record_exact(what + " mismatches", bad);
+  rec::record_value(what + " loss", run.loss, 0, 0);
+  // the last stage's lm_head gradient, recorded as values
+  rec::record(what + " lm_head grad",
+              pptest::as_tensor(run.grads[p - 1][2 + 12 * L + 2]), 0, 0);
+}
+
+TEST(Task6_3_GPT, TwoStagesGPipeMatchesOneProcessBitForBit) {
+  expect_gpt_matches(PipeSchedule::GPipe, 2, 2, 4, 2, {{0, 1}, {1, 2}});
+}
+
+TEST(Task6_3_GPT, TwoStages1F1BMatchesOneProcessBitForBit) {
+  expect_gpt_matches(PipeSchedule::OneFOneB, 2, 2, 3, 2, {{0, 1}, {1, 2}});
+}
+
+TEST(Task6_3_GPT, FourStages1F1BFewerMicroBatchesThanStages) {
+  expect_gpt_matches(PipeSchedule::OneFOneB, 4, 4, 2, 1, {{0, 1}, {1, 2}, {2, 3}, {3, 4}});
+}
+
+TEST(Task6_3_GPT, FourStages1F1BAndGPipeMoreMicroBatchesThanStages) {
+  const std::vector<pa3::LayerRange> layers = {{0, 1}, {1, 2}, {2, 3}, {3, 4}};
+  expect_gpt_matches(PipeSchedule::OneFOneB, 4, 4, 6, 1, layers);
+  expect_gpt_matches(PipeSchedule::GPipe, 4, 4, 4, 2, layers);
+}
+
+// ---- the bubble -----------------------------------------------------------------------------
+
+// Stages that sleep 10 ms per forward and 20 ms per backward; the bubble is measured from the
+// recorded timeline (1 - busy / (p * span)). The formula (p-1)/(m+p-1) assumes free
+// communication; the executor's own overhead and a late thread wake-up on a busy machine
+// stretch the span a little (on the reference, a few thousandths when idle, up to ~0.02 under
+// load), so the tolerance is 0.05 and the best of three runs counts. A schedule or an executor
+// that serializes the stages (one stage at a time) gives 1 - 1/p = 0.75 at p = 4.
+TEST(Task6_3_Bubble, BubbleMatchesTheFormula) {
+  struct Case { PipeSchedule kind; int p, m; };
+  for (const Case& k : {Case{PipeSchedule::GPipe, 4, 4}, Case{PipeSchedule::OneFOneB, 4, 4},
+                        Case{PipeSchedule::OneFOneB, 2, 6}}) {
+    const double expect = double(k.p - 1) / double(k.m + k.p - 1);
+    const pptest::BubbleRun run = pptest::best_bubble(k.kind, k.p, k.m, 10, 20, expect, 0.05);
+    const std::string what = std::string(pa3::schedule_name(k.kind)) + " p=" +
+                             std::to_string(k.p) + " m=" + std::to_string(k.m);
+    EXPECT_NEAR(run.bubble, expect, 0.05) << what << "\n" << pa3::ascii_timeline(run.events, k.p);
+    EXPECT_EQ(run.events.size(), static_cast<size_t>(2 * k.m * k.p)) << what;
+    rec::record_value(what + " bubble", run.bubble, 0, 0.05);
+  }
+}
+
+// ---- errors ---------------------------------------------------------------------------------
+
+TEST(Task6_3_Executor, AnIncompleteScheduleIsAnError) {
+  // a valid run first: the errors alone are no executor
+  const EchoRun ok = run_echo(PipeSchedule::OneFOneB, 2, 2);
+  EXPECT_TRUE(ok.errors.empty());
+  std::string message;
+  try {
+    pa3::run_ranks(1, [&](pa3::Communicator& comm) {
+      pptest::EchoStage stage(0, 1, 2);
+      pa3::run_pipeline(comm, stage, pa3::parse_schedule("F0 F1 B0"), 2);
+    });
+  } catch (const pa3::RankFailed& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("micro-batch 1 never ran its backward"), std::string::npos) << message;
+  rec::record_exact("incomplete", static_cast<int64_t>(!message.empty()));
+}
+
+}  // namespace
