@@ -110,6 +110,20 @@ inline double tol_ratio(const std::vector<float>& a, const std::vector<float>& b
   return worst;
 }
 
+// The largest |v|.
+inline double max_abs(const std::vector<float>& v) {
+  double m = 0.0;
+  for (float x : v) m = std::fabs(static_cast<double>(x)) > m ? std::fabs(static_cast<double>(x)) : m;
+  return m;
+}
+
+// max |a - b| / (rel * max |b|): a tolerance relative to the tensor's scale, for results of
+// sums whose terms cancel (an element near 0 carries the rounding of terms of size max |b|).
+// <= 1 means "within tolerance"; +inf when the sizes differ or on NaN.
+inline double scaled_ratio(const std::vector<float>& a, const std::vector<float>& b, double rel) {
+  return tol_ratio(a, b, 0.0, rel * (max_abs(b) > 0 ? max_abs(b) : 1.0));
+}
+
 // The largest |a - b| (for messages).
 inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   if (a.size() != b.size()) return INFINITY;
