@@ -1369,34 +1369,7 @@ class Grading {
       tr.build_ok = c.ok;
       tr.build_errors = c.ok ? "" : c.errors;
       tr.build_source = c.source;
-      int not_graded = 0;
-      std::string not_graded_why;
-      for (const CaseResult& cr : res_.cases) {
-        if (cr.task == t.id && cr.status == "not_graded" && !not_graded++) not_graded_why = cr.reason;
-        if (cr.task != t.id || cr.status == "not_graded") continue;
-        if (!cr.needs_task.empty()) {  // local: left out of the score, said so
-          tr.awaiting++;
-          tr.awaiting_points += cr.max_points;
-          continue;
-        }
-        tr.test_score += cr.points;
-        tr.test_max_score += cr.max_points;
-        tr.total++;
-        tr.passed += cr.status == "passed";
-      }
-      tr.score = tr.test_score;
-      tr.max_score = tr.test_max_score;
-      for (const PerfResult& p : res_.performance)
-        if (p.task == t.id) {
-          if (!p.needs_task.empty()) {
-            tr.awaiting_points += p.max_points;
-            continue;
-          }
-          tr.score += p.points;
-          tr.max_score += p.max_points;
-        }
-      // Nothing of this task could be graded here (its tests and items need a GPU).
-      if (tr.total == 0 && not_graded > 0 && tr.max_score == 0) tr.not_graded = not_graded_why;
+      tally_task(tr, res_.cases, res_.performance);
       hidden_only += t.hidden_points;
       res_.score += tr.score;
       res_.max_score += tr.max_score;

@@ -256,7 +256,7 @@ GradeResult merge_results(const Rubric& rb, const std::string& name, const Merge
     return pos(a.id) < pos(b.id);
   });
 
-  // Task rows and totals, from the merged cases and items (grade.cpp's score()).
+  // Task rows and totals, from the merged cases and items (the same tally_task as a grading).
   for (const Task& t : rb.tasks) {
     TaskResult tr;
     tr.id = t.id;
@@ -274,36 +274,7 @@ GradeResult merge_results(const Rubric& rb, const std::string& name, const Merge
       }
     }
     tr.build_source = join(sources, "; ");
-    int not_graded = 0;
-    std::string why;
-    for (const CaseResult& c : m.cases) {
-      if (c.task != t.id) continue;
-      if (c.status == "not_graded") {
-        if (!not_graded++) why = c.reason;
-        continue;
-      }
-      if (!c.needs_task.empty()) {
-        tr.awaiting++;
-        tr.awaiting_points += c.max_points;
-        continue;
-      }
-      tr.test_score += c.points;
-      tr.test_max_score += c.max_points;
-      tr.total++;
-      tr.passed += c.status == "passed";
-    }
-    tr.score = tr.test_score;
-    tr.max_score = tr.test_max_score;
-    for (const PerfResult& p : m.performance) {
-      if (p.task != t.id) continue;
-      if (!p.needs_task.empty()) {
-        tr.awaiting_points += p.max_points;
-        continue;
-      }
-      tr.score += p.points;
-      tr.max_score += p.max_points;
-    }
-    if (tr.total == 0 && not_graded > 0 && tr.max_score == 0) tr.not_graded = why;
+    tally_task(tr, m.cases, m.performance);
     m.score += tr.score;
     m.max_score += tr.max_score;
     m.tasks.push_back(tr);

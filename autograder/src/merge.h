@@ -6,7 +6,7 @@
 //
 //   per submission   the CPU grading's cases and items whose rubric group or item has
 //                    requires_gpu false, plus the GPU grading's whose has requires_gpu true;
-//                    task rows and totals recomputed from them (as grade.cpp's score() does)
+//                    task rows and totals recomputed from them (tally_task, as a grading does)
 //   missing side     a submission absent from one folder (or whose grading there failed) gets
 //                    that side's groups and items from the rubric, each failed, worth its full
 //                    points, with the reason; the other side's points stand

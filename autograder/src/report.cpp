@@ -386,4 +386,38 @@ GradeResult from_json(const std::string& text) {
   return r;
 }
 
+void tally_task(TaskResult& tr, const std::vector<CaseResult>& cases, const std::vector<PerfResult>& performance) {
+  int not_graded = 0;
+  std::string why;
+  for (const CaseResult& c : cases) {
+    if (c.task != tr.id) continue;
+    if (c.status == "not_graded") {
+      if (!not_graded++) why = c.reason;
+      continue;
+    }
+    if (!c.needs_task.empty()) {
+      tr.awaiting++;
+      tr.awaiting_points += c.max_points;
+      continue;
+    }
+    tr.test_score += c.points;
+    tr.test_max_score += c.max_points;
+    tr.total++;
+    tr.passed += c.status == "passed";
+  }
+  tr.score = tr.test_score;
+  tr.max_score = tr.test_max_score;
+  for (const PerfResult& p : performance) {
+    if (p.task != tr.id) continue;
+    if (!p.needs_task.empty()) {
+      tr.awaiting_points += p.max_points;
+      continue;
+    }
+    tr.score += p.points;
+    tr.max_score += p.max_points;
+  }
+  // Nothing of this task could be graded here (e.g. its tests and items need a GPU).
+  if (tr.total == 0 && not_graded > 0 && tr.max_score == 0) tr.not_graded = why;
+}
+
 }  // namespace grader

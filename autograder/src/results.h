@@ -88,4 +88,12 @@ std::string to_json(const GradeResult& r);
 // For batch mode: a GradeResult back from to_json (score, tasks and the error suffice).
 GradeResult from_json(const std::string& text);
 
+// Fills a task row's counts and points from the graded cases and performance items of task
+// `tr.id` (the one rule for both a grading and a merge of CPU and GPU gradings): cases "not
+// graded" on this machine count nowhere; cases and items that need another unfinished task
+// (local grading) go to `awaiting`; everything else to the score. A task none of whose cases
+// could be graded here, and with no performance points, gets `not_graded` set to the first
+// such case's reason.
+void tally_task(TaskResult& tr, const std::vector<CaseResult>& cases, const std::vector<PerfResult>& performance);
+
 }  // namespace grader
