@@ -36,3 +36,17 @@ endif()
 target_sources(pa3_train PRIVATE examples/train_3d.cpp)
 target_link_libraries(pa3_train PRIVATE pa3_3d)
 target_compile_definitions(pa3_train PRIVATE PA3_TRAIN_3D=1)
+
+# pa3_train --dp 2 --tp 2 --pp 2: threads == mpirun -n 8 (losses and weights bit for bit) and
+# == one process (pa3_train --single --dp 2) within 1e-5 per step's loss. Staff builds only (it
+# needs every task solved); a few seconds on 2 cores.
+if(MLSYS_SOLUTIONS AND PA3_HAVE_MPI)
+  add_test(NAME pa3_train_3d_equivalence
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/train_3d_equivalence.sh $<TARGET_FILE:pa3_train>
+            ${CMAKE_CURRENT_BINARY_DIR}/train_3d_equivalence ${MPIEXEC_EXECUTABLE}
+            -- --steps 4 --batch 8 --seq 16 --layers 2 --heads 2 --embd 16 --micro-batches 2
+               --sample 0 --log-every 1)
+  set_tests_properties(pa3_train_3d_equivalence PROPERTIES
+    LABELS "pa3;example;mpi" TIMEOUT 120 PROCESSORS 2
+    ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OMPI_MCA_mpi_yield_when_idle=1;OMPI_MCA_rmaps_base_oversubscribe=1")
+endif()
