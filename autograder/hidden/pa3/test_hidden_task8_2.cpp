@@ -35,11 +35,12 @@ TEST(Task8_2_HiddenFlops, Gpt3_175B_TrainingCompute) {
 
 // Chinchilla (Hoffmann et al. 2022): Gopher's budget, 5.76e23 FLOPs, is best spent on
 // N = sqrt(5.76e23 / 120) = 69,282,032,302.8 parameters and D = 1,385,640,646,055 tokens: the
-// 70B model trained on 1.4T tokens (within 2%).
+// 70B model trained on 1.4T tokens (within 2%); and 6 N D gives the budget back.
 TEST(Task8_2_HiddenFlops, ChinchillaFromGophersBudget) {
   const pa3::ComputeOptimal o = pa3::compute_optimal(5.76e23);
   expect_rel("N", o.params, 69282032302.7551);
   expect_rel("D", o.tokens, 1385640646055.102);
+  expect_rel("C = 6 N D", 6.0 * o.params * o.tokens, 5.76e23);
   EXPECT_NEAR(o.params / 70e9, 1.0, 0.02);
   EXPECT_NEAR(o.tokens / 1.4e12, 1.0, 0.02);
   // the same budget at 40 tokens per parameter: N / sqrt(2), D * sqrt(2)
