@@ -160,6 +160,32 @@ TEST_F(Sandbox, LoopbackIsUpAndNothingElseIsReachable) {
   EXPECT_EQ(r.output, "ping\noutside: Network is unreachable\n");
 }
 
+// PA3's MPI backend inside the sandbox: mpirun starts 8 processes (each with MPI's own threads
+// and MPI_THREAD_MULTIPLE) that talk over the loopback interface and shared memory, under the
+// PA3 rubric's process limit. Without loopback up, mpirun stops at once ("unable to find
+// network interfaces"). The PA3 runtime's MPI test program is built only where OpenMPI is.
+TEST_F(Sandbox, MpirunRunsEightRanksOverLoopbackWithinTheProcessLimit) {
+#if defined(MLSYS_PA3_MPI_TEST_EXE) && defined(MLSYS_MPIEXEC)
+  if (!policy_.namespaces) GTEST_SKIP() << "no namespaces here: " << policy_.describe();
+  RunSpec spec;
+  spec.argv = {MLSYS_MPIEXEC, "--oversubscribe", "--timeout", "80", "-n", "8", MLSYS_PA3_MPI_TEST_EXE,
+               "--gtest_filter=MpiComm.RankSizeAndRing:MpiComm.SplitGrid:MpiComm.NativeCollectivesAndCounters"};
+  spec.cwd = dir_.string();
+  spec.env = {"PATH=/usr/bin:/bin", "HOME=" + dir_.string(), "OMPI_MCA_mpi_yield_when_idle=1",
+              "OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"};
+  spec.timeout_s = 100;
+  spec.max_processes = 256;  // autograder/rubrics/pa3.json, limits.processes
+  if (uids_) spec.uid = spec.gid = uids_->uid(0);
+  RunResult r = run_sandboxed(spec, policy_);
+  ASSERT_TRUE(r.started) << r.error;
+  EXPECT_TRUE(r.exited && r.exit_code == 0) << r.describe_end(spec.timeout_s) << "\n" << r.output;
+  EXPECT_NE(r.output.find("[  PASSED  ] 3 tests."), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("unable to find"), std::string::npos) << r.output;
+#else
+  GTEST_SKIP() << "this build has no MPI backend for PA3 (OpenMPI not found)";
+#endif
+}
+
 // Once with namespaces (private IPC and tmpfs), once without (root sweeps what the uid left).
 class SandboxLeftovers : public Sandbox, public ::testing::WithParamInterface<bool> {};
 
