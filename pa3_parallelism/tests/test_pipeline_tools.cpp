@@ -140,4 +140,38 @@ TEST(PipelineTools, RecorderRejectsABackwardBeforeItsForward) {
   EXPECT_THROW(rec.finish(), mlsys::Error);
 }
 
+// GPTStage alone (one stage owns everything, no messages): the gradients of m micro-batches run
+// through the recorder equal one process's gradient accumulation bit for bit, and each
+// micro-batch's activations are released by its backward.
+TEST(PipelineTools, GPTStageOnOneStageEqualsGradientAccumulation) {
+  const pa3::GPTConfig c = pptest::tiny_config(2);
+  const pa3::GPTParams params = pa3::gpt_init(c, 5);
+  const std::vector<int32_t> tokens = pptest::token_stream(2000, 7);
+  const int m = 3;
+  const pa3::Batch batch = pa3::global_batch(tokens, 0, 1, 6, 5);
+  const pptest::Reference ref = pptest::reference_grads(c, params, batch, m);
+  pa3::GPTParams g = pa3::gpt_zeros_like(params);
+  pa3::GPTStage stage(c, params, g, 0, 1, {0, 2});
+  stage.set_batch(batch, m);
+  pa3::StageRecorder recorder(stage, 0, 1, m);
+  for (int i = 0; i < m; ++i) recorder.forward(i, Tensor(), Tensor());
+  EXPECT_EQ(stage.held_micro_batches(), m);
+  for (int i = 0; i < m; ++i) recorder.backward(i, Tensor(), Tensor());
+  EXPECT_EQ(stage.held_micro_batches(), 0);
+  EXPECT_EQ(recorder.finish().peak_stashed, m);
+  const std::vector<pa3::NamedTensor> list = g.list();
+  int64_t bad = 0;
+  for (size_t i = 0; i < list.size(); ++i) {
+    bad += pptest::bit_mismatches(pptest::values(list[i].tensor), ref.grads[i]);
+  }
+  EXPECT_EQ(bad, 0);
+  const float loss = stage.loss();
+  EXPECT_EQ(std::memcmp(&loss, &ref.loss, sizeof(float)), 0) << loss << " vs " << ref.loss;
+  // tied embeddings cannot be split across stages
+  pa3::GPTConfig tied = c;
+  tied.tie_embeddings = true;
+  const pa3::GPTParams tp = pa3::gpt_init(tied, 5);
+  EXPECT_THROW(pa3::GPTStage(tied, tp, pa3::gpt_zeros_like(tp), 0, 2, {0, 1}), mlsys::Error);
+}
+
 }  // namespace

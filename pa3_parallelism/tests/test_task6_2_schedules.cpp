@@ -14,7 +14,9 @@ using pa3::PipeSchedule;
 // Every stage's schedule as text, one string per stage.
 std::vector<std::string> all_stages(PipeSchedule kind, int p, int m) {
   std::vector<std::string> out;
-  for (int s = 0; s < p; ++s) out.push_back(pa3::schedule_to_string(pa3::make_schedule(kind, p, s, m)));
+  for (int s = 0; s < p; ++s) {
+    out.push_back(pa3::schedule_to_string(pa3::make_schedule(kind, p, s, m)));
+  }
   return out;
 }
 

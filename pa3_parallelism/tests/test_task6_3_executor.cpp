@@ -94,7 +94,8 @@ void expect_gpt_matches(PipeSchedule kind, int64_t L, int p, int m, int64_t rows
   const int64_t B = rows_per_micro * m, T = 5;
   const pa3::Batch batch = pa3::global_batch(tokens(), 3, 42, B, T);
   const pptest::Reference ref = pptest::reference_grads(c, params, batch, m);
-  const pptest::GPTRun run = pptest::run_gpt_pipeline(c, params, batch, p, m, layers, sched(kind, p, m));
+  const pptest::GPTRun run =
+      pptest::run_gpt_pipeline(c, params, batch, p, m, layers, sched(kind, p, m));
   const std::vector<int64_t> bad = pptest::gradient_mismatches(c, run, ref, layers);
   const std::string what = std::string(pa3::schedule_name(kind)) + " p=" + std::to_string(p) +
                            " m=" + std::to_string(m);

@@ -27,7 +27,9 @@ GPTStage::GPTStage(const GPTConfig& config, const GPTParams& params, const GPTPa
       num_stages_(num_stages),
       layers_(layers) {
   config.validate();
-  if (num_stages < 1) fail("argument 'num_stages': expected >= 1, got " + std::to_string(num_stages));
+  if (num_stages < 1) {
+    fail("argument 'num_stages': expected >= 1, got " + std::to_string(num_stages));
+  }
   if (stage < 0 || stage >= num_stages) {
     fail("argument 'stage': expected a stage in [0, " + std::to_string(num_stages) + "), got " +
          std::to_string(stage));
@@ -50,7 +52,9 @@ GPTStage::GPTStage(const GPTConfig& config, const GPTParams& params, const GPTPa
 }
 
 void GPTStage::set_batch(const Batch& batch, int num_micro) {
-  if (num_micro < 1) fail("set_batch: argument 'num_micro': expected >= 1, got " + std::to_string(num_micro));
+  if (num_micro < 1) {
+    fail("set_batch: argument 'num_micro': expected >= 1, got " + std::to_string(num_micro));
+  }
   if (!batch.inputs.defined() || batch.inputs.dim() != 2) {
     fail("set_batch: argument 'batch': expected int32 inputs [B, T]");
   }
@@ -79,7 +83,9 @@ mlsys::Shape GPTStage::output_shape() const { return {B_ / num_micro_, T_, confi
 
 void GPTStage::forward(int micro, const Tensor& input, const Tensor& output) {
   if (num_micro_ == 0) fail("forward before set_batch");
-  if (micro < 0 || micro >= num_micro_) fail("forward: micro-batch " + std::to_string(micro) + " out of range");
+  if (micro < 0 || micro >= num_micro_) {
+    fail("forward: micro-batch " + std::to_string(micro) + " out of range");
+  }
   const bool first = stage_ == 0, last = stage_ == num_stages_ - 1;
   const int64_t b = B_ / num_micro_;
   MicroActs& a = acts_[micro];
