@@ -138,7 +138,8 @@ void tp_check_shard(const char* op, const GPTParams& shard, const GPTConfig& con
 
 BlockParams tp_shard_block(const BlockParams& full, const GPTConfig& config, int tp_size,
                            int tp_rank) {
-  const Chunk v = tp_vocab_range(config, tp_size, tp_rank);  // checks config, tp_size, tp_rank
+  tp_check_config("tp_shard_block", config, tp_size);
+  const Chunk v = tp_vocab_range(config, tp_size, tp_rank);  // checks tp_rank
   (void)v;
   const int64_t C = config.n_embd, Cs = C / tp_size, Fs = 4 * C / tp_size;
   const int64_t c0 = tp_rank * Cs, f0 = tp_rank * Fs;
@@ -161,7 +162,8 @@ BlockParams tp_shard_block(const BlockParams& full, const GPTConfig& config, int
 
 GPTParams tp_shard_params(const GPTParams& full, const GPTConfig& config, int tp_size,
                           int tp_rank) {
-  const Chunk v = tp_vocab_range(config, tp_size, tp_rank);
+  tp_check_config("tp_shard_params", config, tp_size);
+  const Chunk v = tp_vocab_range(config, tp_size, tp_rank);  // checks tp_rank
   tp_check_shard("tp_shard_params", full, config, 1);  // `full` has the full shapes
   GPTParams s;
   s.tied = full.tied;
