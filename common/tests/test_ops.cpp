@@ -495,6 +495,46 @@ TEST_F(Ops, NaNPropagatesThroughMaxMinArgmaxMaximumMinimumReluSign) {
   EXPECT_TRUE(std::isnan(sign(a).cpu().to_vector<float>()[0]));
 }
 
+// Reductions over an outer axis whose output rows are long (here 4100 elements: 32 KiB of
+// double sums, 16 KiB of floats) take another path on the CPU: 8 input rows at a time. Rows
+// [A, R, C] reduced over R = 19 (two full groups of 8 and a tail of 3) into A = 3 different
+// output rows, with NaNs in a full group and in the tail; against float64 loops.
+TEST_F(Ops, OuterAxisReductionsOfLongRowsMatchFloat64AndPropagateNaN) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const int64_t A = 3, R = 19, C = 4100;
+  std::vector<float> v = rand({A, R, C}, 62, -1.f, 3.f).to_vector<float>();
+  // (a, r, c) of each NaN: rows 0, 7 and 8 fall in full groups, row 18 in the tail.
+  const int64_t nans[][3] = {{1, 0, 5}, {1, 7, 4099}, {1, 8, 17}, {2, 18, 2000}};
+  for (const auto& p : nans) v[(p[0] * R + p[1]) * C + p[2]] = nan;
+  Tensor x = dev(from_vector(v, {A, R, C}));
+  std::vector<float> s = sum(x, {1}).cpu().to_vector<float>();
+  std::vector<float> mx = max(x, {1}).cpu().to_vector<float>();
+  std::vector<float> mn = min(x, {1}).cpu().to_vector<float>();
+  for (int64_t a = 0; a < A; ++a) {
+    for (int64_t c = 0; c < C; ++c) {
+      double want = 0, mag = 0, want_max = -INFINITY, want_min = INFINITY;
+      bool has_nan = false;
+      for (int64_t r = 0; r < R; ++r) {
+        double e = v[(a * R + r) * C + c];
+        has_nan |= std::isnan(e);
+        want += e;
+        mag += std::fabs(e);
+        want_max = std::max(want_max, e);
+        want_min = std::min(want_min, e);
+      }
+      const int64_t o = a * C + c;
+      std::string where = "output [" + std::to_string(a) + ", " + std::to_string(c) + "]";
+      if (has_nan) {
+        EXPECT_TRUE(std::isnan(s[o]) && std::isnan(mx[o]) && std::isnan(mn[o])) << where;
+      } else {
+        ASSERT_NEAR(s[o], want, kSumRtol * mag) << where;
+        ASSERT_EQ(mx[o], static_cast<float>(want_max)) << where;
+        ASSERT_EQ(mn[o], static_cast<float>(want_min)) << where;
+      }
+    }
+  }
+}
+
 // ============================================================================================
 // Bad input
 // ============================================================================================
