@@ -216,23 +216,23 @@ void tp_block_backward(const Tensor& dx, const BlockParams& grads, const Tensor&
   const int64_t local_heads = n_head / tp.size();
   auto zeros_as = [](const Tensor& t) { return mlsys::zeros(t.shape()); };
   // out = res2 + fcproj
-  Tensor dres2 = zeros_as(acts.res2), dfcproj = zeros_as(acts.fcproj);
-  residual_backward(dres2, dfcproj, dout);
+  Tensor dresid = zeros_as(acts.res2), dmlp = zeros_as(acts.fcproj);
+  residual_backward(dresid, dmlp, dout);
   // MLP: fcproj = row(gelu(column(ln2))), ln2 = LN(res2)
   Tensor dfch_gelu = zeros_as(acts.fch_gelu), dfch = zeros_as(acts.fch);
   Tensor dln2 = zeros_as(acts.ln2);
-  row_parallel_backward(tp, dfch_gelu, grads.fcproj_w, grads.fcproj_b, dfcproj, acts.fch_gelu,
+  row_parallel_backward(tp, dfch_gelu, grads.fcproj_w, grads.fcproj_b, dmlp, acts.fch_gelu,
                         p.fcproj_w);
   gelu_backward(dfch, dfch_gelu, acts.fch);
   column_parallel_backward(tp, dln2, grads.fc_w, grads.fc_b, dfch, acts.ln2, p.fc_w);
-  layernorm_backward(dres2, grads.ln2_w, grads.ln2_b, dln2, acts.res2, p.ln2_w, acts.ln2_mean,
+  layernorm_backward(dresid, grads.ln2_w, grads.ln2_b, dln2, acts.res2, p.ln2_w, acts.ln2_mean,
                      acts.ln2_rstd);
   // res2 = x + attproj
-  Tensor dattproj = zeros_as(acts.attproj);
-  residual_backward(dx, dattproj, dres2);
+  Tensor dattn = zeros_as(acts.attproj);
+  residual_backward(dx, dattn, dresid);
   // attention: attproj = row(attention(column(ln1))), ln1 = LN(x)
   Tensor datty = zeros_as(acts.atty), dqkv = zeros_as(acts.qkv), dln1 = zeros_as(acts.ln1);
-  row_parallel_backward(tp, datty, grads.attproj_w, grads.attproj_b, dattproj, acts.atty,
+  row_parallel_backward(tp, datty, grads.attproj_w, grads.attproj_b, dattn, acts.atty,
                         p.attproj_w);
   attention_backward(dqkv, datty, acts.qkv, acts.att, local_heads);
   column_parallel_backward(tp, dln1, grads.qkv_w, grads.qkv_b, dqkv, acts.ln1, p.qkv_w);
@@ -292,16 +292,16 @@ void vocab_parallel_embedding_forward(const Communicator& tp, const Tensor& out,
   const int32_t* ids = tokens.data<int32_t>();
   const float* table = wte.data<float>();
   const float* pos = wpe.data<float>();
-  float* o = out.data<float>();
+  float* rows = out.data<float>();
   for (int64_t i = 0; i < B * T; ++i) {
     const int64_t local = ids[i] - begin;
     const bool mine = local >= 0 && local < Vs;
-    for (int64_t c = 0; c < C; ++c) o[i * C + c] = mine ? table[local * C + c] : 0.f;
+    for (int64_t c = 0; c < C; ++c) rows[i * C + c] = mine ? table[local * C + c] : 0.f;
   }
   tp_g_forward(tp, out);
   for (int64_t i = 0; i < B * T; ++i) {
     const int64_t t = i % T;
-    for (int64_t c = 0; c < C; ++c) o[i * C + c] += pos[t * C + c];
+    for (int64_t c = 0; c < C; ++c) rows[i * C + c] += pos[t * C + c];
   }
   // END SOLUTION
 }
@@ -385,16 +385,16 @@ float vocab_parallel_crossentropy_forward(const Communicator& tp, const Tensor& 
   const int64_t begin = tp.rank() * Vs;
   // this rank's real columns: global ids begin .. min(begin + Vs, V) - 1
   const int64_t real = std::max<int64_t>(0, std::min<int64_t>(Vs, vocab_size - begin));
-  const float* z = logits.data<float>();
+  const float* logit = logits.data<float>();
   const int32_t* y = targets.data<int32_t>();
-  float* p = probs.data<float>();
-  float* l = losses.data<float>();
+  float* prob = probs.data<float>();
+  float* loss = losses.data<float>();
   // 1. row maxima
   Tensor local_max = mlsys::empty({R}), all_max = mlsys::empty({tp.size() * R});
   float* lm = local_max.data<float>();
   for (int64_t r = 0; r < R; ++r) {
     float m = -INFINITY;
-    for (int64_t j = 0; j < real; ++j) m = z[r * Vs + j] > m ? z[r * Vs + j] : m;
+    for (int64_t j = 0; j < real; ++j) m = logit[r * Vs + j] > m ? logit[r * Vs + j] : m;
     lm[r] = m;
   }
   tp.native_all_gather(local_max, all_max);
@@ -409,11 +409,11 @@ float vocab_parallel_crossentropy_forward(const Communicator& tp, const Tensor& 
   float* sm = sum.data<float>();
   for (int64_t r = 0; r < R; ++r) {
     const int64_t local = y[r] - begin;
-    if (local >= 0 && local < Vs) tg[r] = z[r * Vs + local];
+    if (local >= 0 && local < Vs) tg[r] = logit[r * Vs + local];
     float s = 0.f;
     for (int64_t j = 0; j < real; ++j) {
-      p[r * Vs + j] = std::exp(z[r * Vs + j] - maxval[r]);
-      s += p[r * Vs + j];
+      prob[r * Vs + j] = std::exp(logit[r * Vs + j] - maxval[r]);
+      s += prob[r * Vs + j];
     }
     sm[r] = s;
   }
@@ -423,10 +423,10 @@ float vocab_parallel_crossentropy_forward(const Communicator& tp, const Tensor& 
   double total = 0.0;
   for (int64_t r = 0; r < R; ++r) {
     const float inv = 1.0f / sm[r];
-    for (int64_t j = 0; j < real; ++j) p[r * Vs + j] *= inv;
-    for (int64_t j = real; j < Vs; ++j) p[r * Vs + j] = 0.f;
-    l[r] = std::log(sm[r]) - (tg[r] - maxval[r]);
-    total += l[r];
+    for (int64_t j = 0; j < real; ++j) prob[r * Vs + j] *= inv;
+    for (int64_t j = real; j < Vs; ++j) prob[r * Vs + j] = 0.f;
+    loss[r] = std::log(sm[r]) - (tg[r] - maxval[r]);
+    total += loss[r];
   }
   return static_cast<float>(total / static_cast<double>(R));
   // END SOLUTION
@@ -446,13 +446,13 @@ void vocab_parallel_crossentropy_backward(const Communicator& tp, const Tensor& 
   const int64_t R = probs.size(0) * probs.size(1), Vs = probs.size(2);
   const int64_t begin = tp.rank() * Vs;
   const int64_t real = std::max<int64_t>(0, std::min<int64_t>(Vs, vocab_size - begin));
-  const float* p = probs.data<float>();
+  const float* prob = probs.data<float>();
   const int32_t* y = targets.data<int32_t>();
-  float* dz = dlogits.data<float>();
+  float* dlogit = dlogits.data<float>();
   for (int64_t r = 0; r < R; ++r) {
     for (int64_t j = 0; j < real; ++j) {
       const float indicator = begin + j == y[r] ? 1.0f : 0.0f;
-      dz[r * Vs + j] += (p[r * Vs + j] - indicator) * dloss;
+      dlogit[r * Vs + j] += (prob[r * Vs + j] - indicator) * dloss;
     }
   }
   // END SOLUTION
