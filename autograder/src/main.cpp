@@ -9,8 +9,7 @@
 //                      [--only gpu|cpu]
 //   mlsys_grade merge  --cpu DIR --gpu DIR --out DIR [--rubric FILE] [--tree DIR]
 //                      joins a batch graded --only cpu and the same batch graded --only gpu (merge.h)
-//   mlsys_grade table  RUBRIC          the handout's points table (Markdown)
-//   mlsys_grade table --performance RUBRIC   the handout's table of performance tiers
+//   mlsys_grade table  RUBRIC          the handout's grading table (Markdown): points and tiers
 //   mlsys_grade check  RUBRIC...       validate rubrics
 //   mlsys_grade public-rubric RUBRIC   the rubric for the student release (hidden groups removed)
 //
@@ -49,7 +48,7 @@ const char* kUsage =
     "  mlsys_grade batch --tree DIR --rubric FILE --submissions DIR --out DIR [--parallel N]\n"
     "                    [--work DIR] [--jobs N] [--only gpu|cpu]\n"
     "  mlsys_grade merge --cpu DIR --gpu DIR --out DIR [--rubric FILE] [--tree DIR]\n"
-    "  mlsys_grade table [--performance] RUBRIC\n"
+    "  mlsys_grade table RUBRIC\n"
     "  mlsys_grade check RUBRIC...\n"
     "  mlsys_grade public-rubric RUBRIC\n"
     "See docs/GRADING.md.\n";
@@ -305,10 +304,6 @@ int main(int argc, char** argv) {
     if (cmd == "merge") return cmd_merge(argc, argv);
     if (cmd == "table" && argc == 3) {
       std::cout << rubric_table(load_rubric(argv[2]));
-      return 0;
-    }
-    if (cmd == "table" && argc == 4 && std::string(argv[2]) == "--performance") {
-      std::cout << rubric_performance_table(load_rubric(argv[3]));
       return 0;
     }
     if (cmd == "check" && argc >= 3) {

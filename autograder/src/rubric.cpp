@@ -363,6 +363,9 @@ Rubric load_rubric(const std::string& path) {
 // The handout's points table and the public rubric
 // ----------------------------------------------------------------------------------------------
 
+// One table per handout: a row per task with its test, hidden-test and performance points, and,
+// when the rubric has performance items, a last column with each item of the task (its
+// benchmark item name and what it is measured against) and its tiers.
 std::string rubric_table(const Rubric& r) {
   std::ostringstream os;
   bool any_hidden = false, any_perf = !r.performance.empty();
@@ -373,10 +376,14 @@ std::string rubric_table(const Rubric& r) {
   os << "| Task | Title | Tests |";
   if (any_hidden) os << " Hidden tests |";
   if (any_perf) os << " Performance |";
-  os << " Points |\n|---|---|---:|";
+  os << " Points |";
+  if (any_perf) os << " Performance tiers (ratio ≥ → points) |";
+  os << "\n|---|---|---:|";
   if (any_hidden) os << "---:|";
   if (any_perf) os << "---:|";
-  os << "---:|\n";
+  os << "---:|";
+  if (any_perf) os << "---|";
+  os << "\n";
   double sum_vis = 0, sum_hid = 0, sum_perf = 0;
   auto cell = [](double v) { return v > 0 ? format_points(v) : std::string("–"); };
   for (const Task& t : r.tasks) {
@@ -386,38 +393,31 @@ std::string rubric_table(const Rubric& r) {
       (g.hidden ? hid : vis) += g.points;
       gpu |= g.requires_gpu;
     }
-    std::vector<std::string> perf_names;
-    for (const PerfItem& p : r.performance)
-      if (p.task == t.id) {
-        perf += p.max_points();
-        gpu |= p.requires_gpu;
-      }
+    std::string tiers;  // "`item` vs reference: 0.5 → 3, 0.25 → 1; ..." for the task's items
+    for (const PerfItem& p : r.performance) {
+      if (p.task != t.id) continue;
+      perf += p.max_points();
+      gpu |= p.requires_gpu;
+      tiers += (tiers.empty() ? "`" : "; `") + p.item + "` vs " + p.reference + ":";
+      for (size_t k = 0; k < p.tiers.size(); ++k)
+        tiers += (k ? ", " : " ") + format_ratio(p.tiers[k].min_ratio) + " → " + format_points(p.tiers[k].points);
+    }
     sum_vis += vis;
     sum_hid += hid;
     sum_perf += perf;
     os << "| " << t.id << " | " << t.title << (gpu ? " (GPU)" : "") << " | " << cell(vis) << " |";
     if (any_hidden) os << " " << cell(hid) << " |";
     if (any_perf) os << " " << cell(perf) << " |";
-    os << " " << format_points(vis + hid + perf) << " |\n";
+    os << " " << format_points(vis + hid + perf) << " |";
+    if (any_perf) os << " " << (tiers.empty() ? "–" : tiers) << " |";
+    os << "\n";
   }
   os << "| **Total** | | " << format_points(sum_vis) << " |";
   if (any_hidden) os << " " << format_points(sum_hid) << " |";
   if (any_perf) os << " " << format_points(sum_perf) << " |";
-  os << " **" << format_points(sum_vis + sum_hid + sum_perf) << "** |\n";
-  return os.str();
-}
-
-std::string rubric_performance_table(const Rubric& r) {
-  if (r.performance.empty()) return "";
-  std::ostringstream os;
-  os << "| Performance item | Task | Measured against | Tiers (ratio ≥ → points) |\n|---|---|---|---|\n";
-  for (const PerfItem& p : r.performance) {
-    std::string tiers;
-    for (const Tier& t : p.tiers)
-      tiers += (tiers.empty() ? "" : ", ") + format_ratio(t.min_ratio) + " → " + format_points(t.points);
-    os << "| " << p.title << (p.requires_gpu ? " (GPU)" : "") << " | " << p.task << " | " << p.reference << " | "
-       << tiers << " |\n";
-  }
+  os << " **" << format_points(sum_vis + sum_hid + sum_perf) << "** |";
+  if (any_perf) os << " |";
+  os << "\n";
   return os.str();
 }
 

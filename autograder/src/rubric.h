@@ -98,10 +98,9 @@ struct Rubric {
 Rubric load_rubric(const std::string& path);
 Rubric parse_rubric(const std::string& text, const std::string& name);
 
-// The Markdown points table for the handout (hidden tests listed as points only).
+// The handout's one grading table (Markdown): points per task (hidden tests as points only)
+// and, when there are performance items, each task's items with their tiers.
 std::string rubric_table(const Rubric& r);
-// The Markdown table of the performance items and their tiers ("" when there are none).
-std::string rubric_performance_table(const Rubric& r);
 
 // The rubric for the student release: hidden groups removed, their points kept per task as
 // "hidden_points". Returns JSON text.

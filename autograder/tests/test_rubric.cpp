@@ -129,24 +129,34 @@ TEST(GtestFilter, FollowsGoogleTestRules) {
 TEST(RubricTable, ListsEveryTaskWithHiddenAndPerformancePoints) {
   Rubric r = parse_rubric(valid().dump(), "r.json");
   std::string t = rubric_table(r);
-  EXPECT_NE(t.find("| Task | Title | Tests | Hidden tests | Performance | Points |"), std::string::npos) << t;
-  EXPECT_NE(t.find("| 2.1 | Topological sort | 4 | 2 | – | 6 |"), std::string::npos) << t;
-  EXPECT_NE(t.find("| 2.2 | Gradients | 3 | – | 3 | 6 |"), std::string::npos) << t;
-  EXPECT_NE(t.find("| **Total** | | 7 | 2 | 3 | **12** |"), std::string::npos) << t;
+  EXPECT_NE(t.find("| Task | Title | Tests | Hidden tests | Performance | Points | Performance tiers (ratio ≥ → points) |\n"),
+            std::string::npos) << t;
+  EXPECT_NE(t.find("| 2.1 | Topological sort | 4 | 2 | – | 6 | – |\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("| **Total** | | 7 | 2 | 3 | **12** | |\n"), std::string::npos) << t;
 }
 
-TEST(RubricTable, ListsEveryPerformanceItemWithItsTiers) {
+TEST(RubricTable, PutsEachPerformanceItemWithItsTiersInItsTasksRow) {
   Rubric r = parse_rubric(valid().dump(), "r.json");
-  std::string t = rubric_performance_table(r);
-  EXPECT_NE(t.find("| Performance item | Task | Measured against | Tiers (ratio ≥ → points) |"), std::string::npos) << t;
-  // Tiers highest first, thresholds unrounded, GPU items marked.
-  EXPECT_NE(t.find("| MLP step vs Eigen | 2.2 | Eigen | 0.5 → 3, 0.25 → 1 |\n"), std::string::npos) << t;
-  r.performance[0].requires_gpu = true;
-  r.performance[0].tiers[1].min_ratio = 0.003;
-  EXPECT_NE(rubric_performance_table(r).find("| MLP step vs Eigen (GPU) | 2.2 | Eigen | 0.5 → 3, 0.003 → 1 |"),
-            std::string::npos) << rubric_performance_table(r);
+  // Tiers highest first, thresholds unrounded; the benchmark item and its reference named.
+  std::string t = rubric_table(r);
+  EXPECT_NE(t.find("| 2.2 | Gradients | 3 | – | 3 | 6 | `mlp_step_digits` vs Eigen: 0.5 → 3, 0.25 → 1 |\n"),
+            std::string::npos) << t;
+  // A GPU item marks its task; a second item of the task joins the same cell.
+  PerfItem second = r.performance[0];
+  second.item = "engine_chain";
+  second.reference = "2 us/node budget";
+  second.requires_gpu = true;
+  second.tiers = {{0.003, 2}};
+  r.performance.push_back(second);
+  t = rubric_table(r);
+  EXPECT_NE(t.find("| 2.2 | Gradients (GPU) | 3 | – | 5 | 8 | `mlp_step_digits` vs Eigen: 0.5 → 3, 0.25 → 1; "
+                   "`engine_chain` vs 2 us/node budget: 0.003 → 2 |\n"),
+            std::string::npos) << t;
+  // Without performance items there are neither performance columns nor tiers.
   r.performance.clear();
-  EXPECT_EQ(rubric_performance_table(r), "");
+  t = rubric_table(r);
+  EXPECT_NE(t.find("| Task | Title | Tests | Hidden tests | Points |\n"), std::string::npos) << t;
+  EXPECT_EQ(t.find("→"), std::string::npos) << t;
 }
 
 TEST(RubricTable, PublicRubricKeepsThePointsOfHiddenGroups) {
