@@ -182,16 +182,18 @@ inline Reference reference_3d(const pa3::GPTConfig& c, const pa3::Options3D& o, 
       for (int64_t k = 0; k < m; ++k) {
         const pa3::Batch mb = pa3::batch_shard(rows, k, m);
         loss += pa3::gpt_forward(acts, params, c, mb.inputs, mb.targets);
-        const Tensor& top = acts.blocks[L - 1].out;
-        Tensor dx = mlsys::zeros(top.shape());
-        pa3::head_backward(dx, gd, acts.head, params, c, top, mb.targets, dloss);
+        // gpt_backward's layers one by one (head, blocks L-1..0, embedding) into gd
+        Tensor grad_out = mlsys::zeros({mb.inputs.size(0), T, c.n_embd});
+        pa3::head_backward(grad_out, gd, acts.head, params, c, acts.blocks[L - 1].out, mb.targets,
+                           dloss);
         for (int64_t l = L - 1; l >= 0; --l) {
-          const Tensor& x = l > 0 ? acts.blocks[l - 1].out : acts.encoded;
-          Tensor dinp = mlsys::zeros(x.shape());
-          pa3::block_backward(dinp, gd.h[l], dx, acts.blocks[l], params.h[l], x, c.n_head);
-          dx = dinp;
+          const Tensor& block_in = l > 0 ? acts.blocks[l - 1].out : acts.encoded;
+          Tensor grad_in = mlsys::zeros({mb.inputs.size(0), T, c.n_embd});
+          pa3::block_backward(grad_in, gd.h[l], grad_out, acts.blocks[l], params.h[l], block_in,
+                              c.n_head);
+          grad_out = grad_in;
         }
-        pa3::embedding_backward(gd.wte, gd.wpe, dx, mb.inputs);
+        pa3::embedding_backward(gd.wte, gd.wpe, grad_out, mb.inputs);
       }
       if (copies) {
         float* e = gd.wte.data<float>();
