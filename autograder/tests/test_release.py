@@ -1,8 +1,12 @@
 """The release (CTest grader.release, label slow, run by the staff gate): `autograder/release.py` writes a student
-repo that leaks nothing (no solution text, no staff-only text, the repository URL filled in), builds
-on its own and whose local grader gives the starter code 0, and
-a Gradescope zip whose run_autograder, in a simulated /autograder, gives the reference solution
-full marks and the starter code 0, with a results.json valid under results.schema.json.
+repo that leaks nothing (no solution text, no staff-only text in any student doc, the repository URL
+filled in, every rubric's student files, handout and public tests there and no hidden test). In a
+copy of that repo, the README's commands run exactly as written on the starter code (builds with
+CUDA where nvcc is, the local grader gives 0). PA1's Gradescope zip, in a simulated /autograder,
+gives the reference full marks and the starter 0, with a results.json valid under
+results.schema.json. With the reference files of Tasks 2.1 and 2.2 dropped into the student repo,
+the local and official tables agree on every public row but the local "needs Task" ones. PA3's zip
+gives its reference full marks and its starter 0 (threads backend).
 """
 
 import json
