@@ -169,3 +169,24 @@ TEST(BadInput, DataParallelRanksWithDifferentOptions) {
   EXPECT_HAS(msg, "made different collective calls");
   EXPECT_HAS(msg, "native_all_reduce of n=");
 }
+
+// A global batch with other rows (or positions) on one rank: each rank's share of the mean loss
+// 1 / (B T) would be silently wrong, so the engine compares B and T across ranks first.
+TEST(BadInput, DataParallelRanksWithDifferentGlobalBatches) {
+  const pa3::GPTConfig c = dptest::tiny_config();
+  const std::vector<int32_t> tokens = dptest::token_stream(2000, 7);
+  std::string msg = run_error(2, [&](Communicator& comm) {
+    pa3::DataParallel dp(comm, c, {});
+    dp.step(pa3::global_batch(tokens, 0, 42, comm.rank() == 1 ? 4 : 8, 6));
+  });
+  SKIP_IF_STUB(msg, "Task 3.1");
+  EXPECT_HAS(msg, "DataParallel::step: argument 'global_batch rows' must be the same on every rank");
+  EXPECT_HAS(msg, "rank 0: 8");
+  EXPECT_HAS(msg, "rank 1: 4");
+  msg = run_error(2, [&](Communicator& comm) {
+    pa3::DataParallel dp(comm, c, {});
+    dp.step(pa3::global_batch(tokens, 0, 42, 8, comm.rank() == 0 ? 6 : 5));
+  });
+  SKIP_IF_STUB(msg, "Task 3.1");
+  EXPECT_HAS(msg, "argument 'global_batch positions' must be the same on every rank");
+}

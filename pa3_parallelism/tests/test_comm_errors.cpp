@@ -191,6 +191,30 @@ TEST(CommErrors, CollectiveLengthMismatch) {
   EXPECT_HAS(msg, "native_reduce_scatter of n=9 float64");
 }
 
+// check_same: the same value passes, uncounted; another value fails on every rank, naming it;
+// a rank in another collective gets the "different collective calls" error.
+TEST(CommErrors, CheckSame) {
+  pa3::run_ranks(3, [](Communicator& comm) {
+    comm.check_same(42, "rows", "test");
+    EXPECT_EQ(comm.stats().sent.bytes, 0u);
+    EXPECT_EQ(comm.stats().sent.messages, 0u);
+  });
+  std::string msg = run_error(3, [](Communicator& comm) {
+    comm.check_same(comm.rank() == 2 ? 7 : 8, "rows", "my_op");
+  });
+  EXPECT_HAS(msg, "my_op: argument 'rows' must be the same on every rank");
+  EXPECT_HAS(msg, "rank 1: 8");
+  EXPECT_HAS(msg, "rank 2: 7");
+  msg = run_error(2, [](Communicator& comm) {
+    if (comm.rank() == 0)
+      comm.barrier();
+    else
+      comm.check_same(1, "rows", "my_op");
+  });
+  EXPECT_HAS(msg, "made different collective calls");
+  EXPECT_HAS(msg, "rank 1: check_same(1)");
+}
+
 TEST(CommErrors, SplitArguments) {
   std::string msg = run_error(2, [](Communicator& comm) { comm.split(-1, comm.rank()); });
   EXPECT_HAS(msg, "pa3::split: argument 'color' must be >= 0, got -1");

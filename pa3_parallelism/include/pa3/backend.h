@@ -43,7 +43,8 @@ enum class CollectiveKind : int32_t {
   AllGather,
   Broadcast,
   Barrier,
-  Split
+  Split,
+  CheckSame  // Communicator::check_same (count = the value every rank must agree on)
 };
 const char* to_string(CollectiveKind kind);
 
@@ -83,6 +84,8 @@ class Backend {
   virtual void reduce_scatter_sum(const void* in, void* out, int64_t n, ElemType type);
   virtual void all_gather(const void* in, void* out, int64_t n, ElemType type);
   virtual void broadcast(void* data, size_t nbytes, int root);
+  // Throws a clear error on every rank unless every rank passed the same value (uncounted).
+  void check_same(int64_t value, const char* what, const char* op);
 
   // ---- traffic counters and scopes (per communicator, used by Communicator) --------------
   void count_sent(uint64_t bytes, uint64_t messages);

@@ -170,6 +170,11 @@ class Communicator {
   // communicator, ranked by key (keys must differ within a color). color >= 0, key >= 0.
   Communicator split(int color, int key) const;
   void barrier() const;
+  // Collective: throws the same clear mlsys::Error on every rank ("<op>: argument '<what>'
+  // must be the same on every rank ..., got: rank 0: .., rank 1: ..") unless every rank passed
+  // the same value. Not counted in the traffic statistics. For the given engines' checks that
+  // the ranks agree on a size (e.g. the global batch's rows).
+  void check_same(int64_t value, const char* what, const char* op) const;
 
   // ---- reference collectives (sum reduction) ---------------------------------------------
   // Every rank must call the same collective with the same length (and root); a mismatch is

@@ -47,6 +47,7 @@ const char* to_string(CollectiveKind kind) {
     case CollectiveKind::Broadcast: return "native_broadcast";
     case CollectiveKind::Barrier: return "barrier";
     case CollectiveKind::Split: return "split";
+    case CollectiveKind::CheckSame: return "check_same";
   }
   return "?";
 }
@@ -150,6 +151,9 @@ std::string describe_call(const CollectiveCall& c) {
     case CollectiveKind::Split:
       os << "(color " << c.color << ", key " << c.key << ")";
       break;
+    case CollectiveKind::CheckSame:
+      os << "(" << c.count << ")";
+      break;
     default:
       break;
   }
@@ -175,6 +179,22 @@ void Backend::check_calls(const std::vector<CollectiveCall>& calls, const char* 
        << "' made different collective calls (every rank must call the same collective with "
           "the same length and root):";
     for (int q = 0; q < size(); ++q) os << "\n  rank " << q << ": " << describe_call(calls[q]);
+    throw mlsys::Error(os.str());
+  }
+}
+
+void Backend::check_same(int64_t value, const char* what, const char* op) {
+  CollectiveCall call{CollectiveKind::CheckSame, 0, value, -1, 0, 0};
+  std::vector<CollectiveCall> calls = gather_calls(call, op);
+  for (const CollectiveCall& c : calls) {
+    if (c.kind != CollectiveKind::CheckSame) check_calls(calls, op);  // another collective
+  }
+  for (int r = 0; r < size(); ++r) {
+    if (calls[r].count == calls[0].count) continue;
+    std::ostringstream os;
+    os << op << ": argument '" << what << "' must be the same on every rank of communicator '"
+       << name() << "', got:";
+    for (int q = 0; q < size(); ++q) os << "\n  rank " << q << ": " << calls[q].count;
     throw mlsys::Error(os.str());
   }
 }

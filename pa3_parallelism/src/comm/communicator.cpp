@@ -258,6 +258,10 @@ Communicator Communicator::split(int color, int key) const {
 
 void Communicator::barrier() const { checked("barrier").barrier(); }
 
+void Communicator::check_same(int64_t value, const char* what, const char* op) const {
+  checked("check_same").check_same(value, what, op);
+}
+
 // ---- native collectives ------------------------------------------------------------------
 
 void Communicator::native_all_reduce(const mlsys::Tensor& t) const {

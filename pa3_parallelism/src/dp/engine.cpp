@@ -271,6 +271,10 @@ float DataParallel::step(const Batch& global_batch) {
                                  std::to_string(world_ * options_.num_micro) + ", got B = " +
                                  std::to_string(B));
   }
+  // Every rank must hold the same global batch: with other rows or positions its share of
+  // the mean loss (1 / (B T)) would be silently wrong.
+  comm_.check_same(B, "global_batch rows", op);
+  comm_.check_same(global_batch.inputs.size(1), "global_batch positions", op);
   const Batch local = batch_shard(global_batch, rank_, world_);
   ++step_;
   return options_.zero == 3 ? zero3_step(local) : step_replicated(local);

@@ -381,6 +381,10 @@ float Parallel3D::step(const Batch& global_batch) {
     fail("Parallel3D::step", "global_batch", "expected rows B divisible by dp * num_micro = " +
                                                  str(split) + ", got B = " + str(B));
   }
+  // Every rank must hold the same global batch (see DataParallel::step).
+  grid_.world().check_same(B, "global_batch rows", "Parallel3D::step");
+  grid_.world().check_same(global_batch.inputs.size(1), "global_batch positions",
+                           "Parallel3D::step");
   const auto t0 = std::chrono::steady_clock::now();
   ++step_;
   global_rows_ = B;
