@@ -42,7 +42,9 @@ void usage() {
       "                 [--seed S] [--single]\n"
       "B (the global batch) must be a multiple of N * M.\n"
       "--single trains in this process with train_single, the global batch split into N shards\n"
-      "as N ranks split it: the same losses and final weights as --dp N, bit for bit for N <= 2.\n");
+      "as N ranks split it: the same losses and final weights as --dp N, bit for bit for N <= 2.\n"
+      "3D training (Task 7: DP x TP x PP, ZeRO-1 on DP): add --tp N, --pp N, --schedule\n"
+      "gpipe|1f1b or --stages; `pa3_train --tp 1 --help` lists its options.\n");
 }
 
 double mib(int64_t bytes) { return static_cast<double>(bytes) / (1024.0 * 1024.0); }
