@@ -167,8 +167,14 @@ TEST_F(Sandbox, LoopbackIsUpAndNothingElseIsReachable) {
 TEST_F(Sandbox, MpirunRunsEightRanksOverLoopbackWithinTheProcessLimit) {
 #if defined(MLSYS_PA3_MPI_TEST_EXE) && defined(MLSYS_MPIEXEC)
   if (!policy_.namespaces) GTEST_SKIP() << "no namespaces here: " << policy_.describe();
+  // A copy in the test's own folder: the build tree may sit under a folder the test uid cannot
+  // enter (a clone in a 0700 mktemp folder). The program links only system libraries.
+  const fs::path exe = dir_ / "pa3_comm_mpi_tests";
+  fs::copy_file(MLSYS_PA3_MPI_TEST_EXE, exe);
+  fs::permissions(exe, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
   RunSpec spec;
-  spec.argv = {MLSYS_MPIEXEC, "--oversubscribe", "--timeout", "80", "-n", "8", MLSYS_PA3_MPI_TEST_EXE,
+  spec.argv = {MLSYS_MPIEXEC, "--oversubscribe", "--timeout", "80", "-n", "8", exe.string(),
                "--gtest_filter=MpiComm.RankSizeAndRing:MpiComm.SplitGrid:MpiComm.NativeCollectivesAndCounters"};
   spec.cwd = dir_.string();
   spec.env = {"PATH=/usr/bin:/bin", "HOME=" + dir_.string(), "OMPI_MCA_mpi_yield_when_idle=1",
