@@ -6,17 +6,8 @@
 // call). One mutex guards the whole World; one condition variable wakes waiters. A send and a
 // receive match when their context (communicator and channel), source, destination and tag
 // agree; among several candidates the one posted first wins, which gives MPI's non-overtaking
-// order. The rank whose post makes the match copies the data, and a send completes only then
-// (synchronous mode, like MPI_Ssend), so programs that rely on buffering deadlock here as they
-// may under MPI.
-//
-// The copy runs outside the mutex, so that the transfers of different ranks (the two
-// directions of a ring step, say) run at the same time. Under the mutex, the match takes both
-// descriptors out of their queues and marks them `copying`; the copy then runs unlocked; under
-// the mutex again both become `done`. While a descriptor is copying, its buffer is in use: its
-// request's wait() neither returns nor throws (not for the deadline, not for an abort), test()
-// says "not yet", and its destructor (which cancels a request that has not completed) waits.
-// A copy takes microseconds to milliseconds, so waiting for it never hangs.
+// order. The data is copied when they match; a send completes only then (synchronous mode,
+// like MPI_Ssend), so programs that rely on buffering deadlock here as they may under MPI.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -49,7 +40,6 @@ struct Desc {
   const char* op = "";
   std::string comm_name;
   bool world_comm = true;
-  bool copying = false;  // matched; its bytes are being copied outside the mutex
   bool done = false;
   std::string error;
 };
@@ -147,11 +137,8 @@ class World {
 
 namespace {
 
-// Under mu, on a send and a receive that just matched (both out of their queues). A size or
-// dtype mismatch is recorded on both, which complete at once with that error, as does an empty
-// message. Otherwise both are marked copying and the caller must call copy_unlocked.
-// Returns whether there are bytes to copy.
-bool pair_up(World& world, Desc& send, Desc& recv) {
+// Under mu: copies the send's data into the receive's buffer, or records a size error on both.
+void complete(World& world, Desc& send, Desc& recv) {
   bool type_clash = send.type != recv.type && send.type != ElemType::Bytes &&
                     recv.type != ElemType::Bytes;
   if (send.nbytes != recv.nbytes || type_clash) {
@@ -170,22 +157,8 @@ bool pair_up(World& world, Desc& send, Desc& recv) {
                  size_text(recv.nbytes, recv.type) +
                  "; sender and receiver must agree on the size and dtype";
   } else if (send.nbytes > 0) {
-    send.copying = recv.copying = true;
-    return true;
+    std::memcpy(recv.recv_data, send.send_data, send.nbytes);
   }
-  send.done = recv.done = true;
-  world.cv.notify_all();
-  return false;
-}
-
-// Called with mu held by `lock`, on a pair that pair_up marked copying: copies the send's data
-// into the receive's buffer with mu released, then completes both. Neither buffer can be freed
-// meanwhile: the owners' requests wait while their descriptors are copying (ThreadRequest).
-void copy_unlocked(std::unique_lock<std::mutex>& lock, World& world, Desc& send, Desc& recv) {
-  lock.unlock();
-  std::memcpy(recv.recv_data, send.send_data, send.nbytes);
-  lock.lock();
-  send.copying = recv.copying = false;
   send.done = recv.done = true;
   world.cv.notify_all();
 }
@@ -222,16 +195,13 @@ class ThreadRequest : public RequestImpl {
         me_(my_world_rank),
         scope_(std::move(scope)) {}
 
-  // Cancels the request if it has not completed; a message being copied completes first.
   ~ThreadRequest() override {
-    std::unique_lock<std::mutex> lock(world_->mu);
-    world_->cv.wait(lock, [&] { return !desc_->copying; });
+    std::lock_guard<std::mutex> lock(world_->mu);
     if (!desc_->done) unlink(*world_, desc_);
   }
 
   bool test() override {
     std::lock_guard<std::mutex> lock(world_->mu);
-    if (desc_->copying) return false;  // not done yet; even after an abort, never unwind now
     if (!desc_->done && world_->aborted()) throw_aborted();
     if (desc_->done && !desc_->error.empty()) throw mlsys::Error(desc_->error);
     return desc_->done;
@@ -249,18 +219,12 @@ class ThreadRequest : public RequestImpl {
       act.what = describe_wait(*desc_, scope_);
       act.since = start;
       while (!desc_->done) {
-        if (desc_->copying) {
-          // Matched: the peer is copying right now. No deadline and no abort may let this rank
-          // unwind past its buffer before the copy ends; copy_unlocked wakes us.
-          world_->cv.wait(lock);
-          continue;
-        }
         if (world_->aborted()) {
           act.state = State::Running;
           throw_aborted();
         }
         if (world_->cv.wait_until(lock, until) == std::cv_status::timeout && !desc_->done &&
-            !desc_->copying && !world_->aborted()) {
+            !world_->aborted()) {
           std::ostringstream os;
           os << "pa3::" << desc_->op << ": deadline of " << seconds << " s exceeded: rank "
              << (desc_->is_send ? desc_->src : desc_->dst) << " waited ";
@@ -321,14 +285,14 @@ class ThreadBackend : public Backend {
     auto d = make_desc(true, rank_, dst, tag, channel, type, nbytes, op);
     d->send_data = data;
     {
-      std::unique_lock<std::mutex> lock(world_->mu);
+      std::lock_guard<std::mutex> lock(world_->mu);
       Mailbox& box = world_->box(d->dst_world);
       auto it = std::find_if(box.recvs.begin(), box.recvs.end(),
                              [&](const DescPtr& r) { return matches(*d, *r); });
       if (it != box.recvs.end()) {
         DescPtr r = *it;
         box.recvs.erase(it);
-        if (pair_up(*world_, *d, *r)) copy_unlocked(lock, *world_, *d, *r);
+        complete(*world_, *d, *r);
       } else {
         box.sends.push_back(d);
       }
@@ -341,14 +305,14 @@ class ThreadBackend : public Backend {
     auto d = make_desc(false, src, rank_, tag, channel, type, nbytes, op);
     d->recv_data = data;
     {
-      std::unique_lock<std::mutex> lock(world_->mu);
+      std::lock_guard<std::mutex> lock(world_->mu);
       Mailbox& box = world_->box(d->dst_world);
       auto it = std::find_if(box.sends.begin(), box.sends.end(),
                              [&](const DescPtr& s) { return matches(*s, *d); });
       if (it != box.sends.end()) {
         DescPtr s = *it;
         box.sends.erase(it);
-        if (pair_up(*world_, *s, *d)) copy_unlocked(lock, *world_, *s, *d);
+        complete(*world_, *s, *d);
       } else {
         box.recvs.push_back(d);
       }
