@@ -264,6 +264,18 @@ def check_readme_command(cmd: str, rc: int, out: str) -> list:
         if rc != 0 or not m:
             return ["{}: exit {}, total line {}".format(cmd, rc, m.group(0) if m else "missing")]
         return [] if float(m.group(1)) == 0 and float(m.group(2)) > 0 else ["{}: {}".format(cmd, m.group(0))]
+    if words[:2] == ["./mlsys", "build"]:
+        return [] if rc == 0 else ["{}: exit {}".format(cmd, rc)]
+    if words and words[0].startswith("build/"):
+        # A program the README runs from the build folder (pa3_train): on the starter it stops at
+        # the first unfinished task with that stub's message, or runs; never a crash.
+        if rc == 0:
+            return []
+        if rc < 0 or rc > 128:
+            return ["{}: killed by a signal (exit {})".format(cmd, rc)]
+        if re.search(r"NotImplemented|not implemented", out) and re.search(r"PA\d Task \d", out):
+            return []
+        return ["{}: exit {} without a NotImplemented message naming a task".format(cmd, rc)]
     return ["{}: the README has a command this test does not know what to expect of; add it to "
             "check_readme_command".format(cmd)]
 
@@ -284,6 +296,12 @@ def test_readme_command_checks_can_fail(release):
     assert check_readme_command("./mlsys grade pa1", 0, "no table")
     assert check_readme_command("./mlsys demo", 2, "")
     assert check_readme_command("./mlsys frobnicate", 0, "")                        # unknown command
+    assert check_readme_command("./mlsys build pa3", 0, "") == []
+    assert check_readme_command("./mlsys build pa3", 2, "")
+    train = "build/student/pa3_parallelism/pa3_train --dp 2 --zero 1"
+    assert check_readme_command(train, 1, "rank 0: NotImplemented: PA3 Task 3.1 is not implemented yet") == []
+    assert check_readme_command(train, 1, "pa3_train: something else went wrong")  # no stub message
+    assert check_readme_command(train, 139, "PA3 Task 3.1 not implemented")       # a crash
 
 
 def test_readme_commands_as_written(student_workspace):
@@ -468,33 +486,3 @@ def test_gradescope_starter_scores_zero(autograder_root):
     assert "starter version was graded" in results["output"]
 
 
-# PA3 through its own zip: the ranks run as threads (the grader builds with MLSYS_MPI=OFF; what
-# MPI would need is in docs/GRADING.md, Gradescope). Every task of the rubric, whichever exist.
-PA3 = "pa3"
-
-
-def rubric_max(rubric: dict) -> float:
-    """The points of a rubric: every test group and every performance item's top tier."""
-    return sum(g["points"] for t in rubric["tasks"] for g in t["tests"]) + \
-        sum(max(tier["points"] for tier in p["tiers"]) for p in rubric.get("performance", []))
-
-
-def test_gradescope_pa3_reference_full_marks_and_starter_zero(release):
-    root = simulated_autograder(release, PA3)
-    rubric = json.loads((util.REPO / "autograder" / "rubrics" / (PA3 + ".json")).read_text())
-    assert not any(g.get("requires_gpu") for t in rubric["tasks"] for g in t["tests"])
-    # The student repo holds PA3's stubs, public tests and handout, and no hidden test.
-    student = release / "student"
-    assert (student / "handouts" / (PA3 + ".md")).is_file()
-    for f in rubric["student_files"]:
-        assert (student / f).read_text() == (util.REPO / f).read_text(), f
-    assert not (student / "autograder" / "hidden" / PA3).exists()
-    files = {Path(f).name: (util.REPO / "solutions" / f).read_text() for f in rubric["student_files"]}
-    results = gradescope_run(root, files)
-    max_score = sum(t["max_score"] for t in results["tests"])
-    assert max_score == pytest.approx(rubric_max(rubric)) and results["score"] == pytest.approx(max_score), \
-        results["output"]
-    hidden = [t for t in results["tests"] if "hidden" in t.get("tags", [])]
-    assert hidden and all(t["visibility"] == "after_published" for t in hidden)
-    starter = gradescope_run(root, {})
-    assert starter["score"] == 0 and "starter version was graded" in starter["output"]
