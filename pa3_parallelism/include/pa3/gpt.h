@@ -179,6 +179,9 @@ struct GPTParams {
 
   // (name, tensor, decay) in the canonical order above; the tensors share storage with *this.
   std::vector<NamedTensor> list() const;
+  // The members themselves in the same order, for code that rebinds them (e.g. as views into
+  // one flat buffer).
+  std::vector<Tensor*> fields();
   int64_t num_params() const;  // total elements, each tied tensor counted once
 };
 

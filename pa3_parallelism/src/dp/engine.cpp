@@ -18,20 +18,6 @@ namespace {
   throw mlsys::Error(std::string(op) + ": argument '" + arg + "': " + what);
 }
 
-// The GPTParams fields in canonical order (lm_head last, untied only).
-std::vector<Tensor*> fields(GPTParams& p) {
-  std::vector<Tensor*> out = {&p.wte, &p.wpe};
-  for (BlockParams& b : p.h) {
-    for (Tensor* t : {&b.ln1_w, &b.ln1_b, &b.qkv_w, &b.qkv_b, &b.attproj_w, &b.attproj_b,
-                      &b.ln2_w, &b.ln2_b, &b.fc_w, &b.fc_b, &b.fcproj_w, &b.fcproj_b})
-      out.push_back(t);
-  }
-  out.push_back(&p.lnf_w);
-  out.push_back(&p.lnf_b);
-  if (!p.tied) out.push_back(&p.lm_head);
-  return out;
-}
-
 Tensor flat_view(const Tensor& flat, int64_t offset, const mlsys::Shape& shape, int64_t n) {
   return flat.slice(0, offset, offset + n).reshape(shape);
 }
@@ -207,7 +193,7 @@ DataParallel::DataParallel(const Communicator& comm, const GPTConfig& config,
 
   params_ = init;  // frozen parameters keep init's tensors; trained ones are replaced below
   grads_ = gpt_zeros_like(init);  // replaced below for trained parameters (freed right away)
-  std::vector<Tensor*> pf = fields(params_), gf = fields(grads_);
+  std::vector<Tensor*> pf = params_.fields(), gf = grads_.fields();
   if (options.zero < 3) {
     flat_params_ = mlsys::zeros({flat_n});
     for (int64_t i = 0; i < n; ++i) {
@@ -282,13 +268,13 @@ float DataParallel::step(const Batch& global_batch) {
 
 GPTParams DataParallel::full_params() {
   GPTParams out = gpt_init(config_, 0);  // fresh storage of the right shapes, overwritten below
-  std::vector<Tensor*> of = fields(out);
+  std::vector<Tensor*> of = out.fields();
   if (options_.zero < 3) {
-    std::vector<Tensor*> pf = fields(params_);
+    std::vector<Tensor*> pf = params_.fields();
     for (size_t i = 0; i < of.size(); ++i) of[i]->copy_(*pf[i]);
     return out;
   }
-  std::vector<Tensor*> pf = fields(params_);
+  std::vector<Tensor*> pf = params_.fields();
   for (size_t i = 0; i < of.size(); ++i) {
     if (!trainable_[i]) of[i]->copy_(*pf[i]);
   }
@@ -314,10 +300,10 @@ void DataParallel::adamw_flat_range(size_t b, int64_t lo, int64_t hi, float* p, 
 void DataParallel::attach_grads() {
   if (options_.zero == 2) flat_grads_ = mlsys::zeros({flat_numel(buckets_)});
   std::fill(flat_grads_.data<float>(), flat_grads_.data<float>() + flat_grads_.numel(), 0.f);
-  std::vector<Tensor*> gf = fields(grads_);
+  std::vector<Tensor*> gf = grads_.fields();
   for (size_t i = 0; i < gf.size(); ++i) {
     if (trainable_[i]) {
-      *gf[i] = flat_view(flat_grads_, offset_[i], fields(params_)[i]->shape(), numel_[i]);
+      *gf[i] = flat_view(flat_grads_, offset_[i], params_.fields()[i]->shape(), numel_[i]);
     } else {
       gf[i]->fill_(0.f);
     }
@@ -327,7 +313,7 @@ void DataParallel::attach_grads() {
 
 void DataParallel::release_grads() {
   if (options_.zero != 2) return;
-  std::vector<Tensor*> gf = fields(grads_);
+  std::vector<Tensor*> gf = grads_.fields();
   for (size_t i = 0; i < gf.size(); ++i) {
     if (trainable_[i]) *gf[i] = Tensor();
   }
@@ -336,7 +322,7 @@ void DataParallel::release_grads() {
 }
 
 void DataParallel::zero3_point(GPTParams& target, size_t b, const Tensor& full) const {
-  std::vector<Tensor*> tf = fields(target);
+  std::vector<Tensor*> tf = target.fields();
   // Shapes come from the model's configuration (the target's tensors may be undefined).
   const int64_t C = config_.n_embd, Vp = config_.padded_vocab_size, L = config_.n_layer;
   auto shape_of = [&](int i) -> mlsys::Shape {
@@ -363,7 +349,7 @@ void DataParallel::zero3_point(GPTParams& target, size_t b, const Tensor& full) 
   if (target.tied) target.lm_head = target.wte;
 }
 
-std::vector<Tensor*> DataParallel::param_fields(GPTParams& p) { return fields(p); }
+std::vector<Tensor*> DataParallel::param_fields(GPTParams& p) { return p.fields(); }
 
 Tensor DataParallel::gather_alloc(int64_t n) const {
   mlsys::memory::ScopedTag tag(gather_tag(rank_));

@@ -49,6 +49,19 @@ void GPTConfig::validate() const {
   }
 }
 
+std::vector<Tensor*> GPTParams::fields() {
+  std::vector<Tensor*> out = {&wte, &wpe};
+  for (BlockParams& b : h) {
+    for (Tensor* t : {&b.ln1_w, &b.ln1_b, &b.qkv_w, &b.qkv_b, &b.attproj_w, &b.attproj_b,
+                      &b.ln2_w, &b.ln2_b, &b.fc_w, &b.fc_b, &b.fcproj_w, &b.fcproj_b})
+      out.push_back(t);
+  }
+  out.push_back(&lnf_w);
+  out.push_back(&lnf_b);
+  if (!tied) out.push_back(&lm_head);
+  return out;
+}
+
 std::vector<NamedTensor> GPTParams::list() const {
   std::vector<NamedTensor> out;
   out.push_back({"wte", wte, true});

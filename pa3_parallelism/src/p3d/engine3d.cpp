@@ -21,20 +21,6 @@ namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
-// The parameter tensors of a GPTParams in canonical order (lm_head last, untied only).
-std::vector<Tensor*> canonical_fields(GPTParams& p) {
-  std::vector<Tensor*> out = {&p.wte, &p.wpe};
-  for (BlockParams& b : p.h) {
-    for (Tensor* t : {&b.ln1_w, &b.ln1_b, &b.qkv_w, &b.qkv_b, &b.attproj_w, &b.attproj_b,
-                      &b.ln2_w, &b.ln2_b, &b.fc_w, &b.fc_b, &b.fcproj_w, &b.fcproj_b})
-      out.push_back(t);
-  }
-  out.push_back(&p.lnf_w);
-  out.push_back(&p.lnf_b);
-  if (!p.tied) out.push_back(&p.lm_head);
-  return out;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -277,7 +263,7 @@ Parallel3D::Parallel3D(Communicator& world, const GPTConfig& config, const Optio
   GPTParams shard = g.tp > 1 ? tp_shard_params(full, config, g.tp, c.tp) : full;
   full = GPTParams();
   const std::vector<NamedTensor> named = shard.list();
-  std::vector<Tensor*> fields = canonical_fields(shard);
+  std::vector<Tensor*> fields = shard.fields();
 
   // The tensors of this stage, canonical indices (tied copy on the last stage: index 0).
   struct Pick {
@@ -333,7 +319,7 @@ Parallel3D::Parallel3D(Communicator& world, const GPTConfig& config, const Optio
 
   // Views: GPTParams-shaped structs whose defined tensors are this rank's, in the flat buffers.
   GPTParams pview = gpt_zeros_like(shard), gview = gpt_zeros_like(shard);
-  std::vector<Tensor*> pf = canonical_fields(pview), gf = canonical_fields(gview);
+  std::vector<Tensor*> pf = pview.fields(), gf = gview.fields();
   for (Tensor* t : pf) *t = Tensor();
   for (Tensor* t : gf) *t = Tensor();
   for (LocalParam& lp : local_) {
@@ -437,7 +423,7 @@ GPTParams Parallel3D::full_params() {
   // from the stage that holds them.
   GPTParams shard = gpt_init(config_, 0);
   if (g.tp > 1) shard = tp_shard_params(shard, config_, g.tp, grid_.coord().tp);
-  std::vector<Tensor*> fields = canonical_fields(shard);
+  std::vector<Tensor*> fields = shard.fields();
   for (const LocalParam& lp : local_) {
     if (lp.name != "lm_head.weight (tied)") fields[lp.index]->copy_(lp.param);
   }
