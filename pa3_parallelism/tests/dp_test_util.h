@@ -148,6 +148,20 @@ inline RefResult reference_train(const pa3::GPTConfig& config, int N, int64_t m,
   return out;
 }
 
+// train_single (pa3/train.h, given code) with num_shards = N and num_micro = m: what N
+// data-parallel ranks with m micro-batches compute, in one process (bit for bit at N <= 2).
+inline pa3::TrainResult train_single_shards(const pa3::GPTConfig& config, int64_t N, int64_t m,
+                                            int64_t steps, int64_t B, int64_t T,
+                                            const std::vector<int32_t>& tokens) {
+  pa3::TrainOptions o;
+  o.steps = steps;
+  o.batch_size = B;
+  o.seq_len = T;
+  o.num_shards = N;
+  o.num_micro = m;
+  return pa3::train_single(config, o, tokens);
+}
+
 // What a data-parallel run left: per step, every rank's flattened parameters and losses.
 struct DPRun {
   std::vector<std::vector<std::vector<float>>> params;  // [step][rank]

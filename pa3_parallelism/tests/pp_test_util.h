@@ -9,7 +9,6 @@
 #include <cmath>
 #include <functional>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "pa3/data.h"
 #include "pa3/gpt.h"
 #include "pa3/pipeline.h"
+#include "ranks_util.h"
 
 namespace pptest {
 
@@ -135,33 +135,47 @@ inline Reference reference_grads(const pa3::GPTConfig& c, const pa3::GPTParams& 
   return r;
 }
 
-// One pipeline step of the GPT on p threads: every stage builds a GPTStage over `layers[s]`,
-// runs `schedule(s)` through run_pipeline and keeps its owned gradients and its result.
+// One pipeline step of the GPT on p ranks (threads, or one process per stage in the MPI test
+// program: ranks_util.h): every stage builds a GPTStage over `layers[s]`, runs `schedule(s)`
+// through run_pipeline and keeps its owned gradients and its result.
 struct GPTRun {
   std::vector<std::vector<std::vector<float>>> grads;  // [stage][canonical index] (owned only)
   std::vector<pa3::PipelineResult> results;
   float loss = 0.f;  // from the last stage
 };
+struct GPTStageRun {
+  std::vector<std::vector<float>> grads;
+  pa3::PipelineResult result;
+  float loss = 0.f;
+};
+inline void io(pa3test::Archive& a, GPTStageRun& r) {
+  a(r.grads, r.result.peak_stashed, r.result.timeline, r.loss);
+}
 inline GPTRun run_gpt_pipeline(const pa3::GPTConfig& c, const pa3::GPTParams& params,
                                const pa3::Batch& batch, int p, int m,
                                const std::vector<pa3::LayerRange>& layers,
                                const std::function<std::vector<pa3::PipeStep>(int)>& schedule) {
-  GPTRun run;
-  run.grads.resize(p);
-  run.results.resize(p);
-  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+  const std::vector<GPTStageRun> stages = pa3test::on_ranks<GPTStageRun>(p, [&](pa3::Communicator& comm) {
     const int s = comm.rank();
     pa3::GPTParams g = pa3::gpt_zeros_like(params);
     pa3::GPTStage stage(c, params, g, s, p, layers[s]);
     stage.set_batch(batch, m);
-    run.results[s] = pa3::run_pipeline(comm, stage, schedule(s), m);
+    GPTStageRun out;
+    out.result = pa3::run_pipeline(comm, stage, schedule(s), m);
     const std::vector<pa3::NamedTensor> list = g.list();
-    run.grads[s].resize(list.size());
+    out.grads.resize(list.size());
     for (int i : owned_params(c, layers[s], s == 0, s == p - 1)) {
-      run.grads[s][i] = values(list[i].tensor);
+      out.grads[i] = values(list[i].tensor);
     }
-    if (s == p - 1) run.loss = stage.loss();
+    if (s == p - 1) out.loss = stage.loss();
+    return out;
   });
+  GPTRun run;
+  for (const GPTStageRun& st : stages) {
+    run.grads.push_back(st.grads);
+    run.results.push_back(st.result);
+  }
+  run.loss = stages.back().loss;
   return run;
 }
 
@@ -220,6 +234,86 @@ struct EchoStage : pa3::PipelineStage {
     }
   }
 };
+
+// One pipeline step of EchoStages on p ranks: what every stage saw wrong, sent and stashed.
+struct EchoRun {
+  std::vector<std::string> errors;
+  std::vector<int64_t> sent_bytes, sent_messages, peaks;  // per stage
+};
+struct EchoStageRun {
+  std::vector<std::string> errors;
+  int64_t sent_bytes = 0, sent_messages = 0, peak = 0;
+};
+inline void io(pa3test::Archive& a, EchoStageRun& r) { a(r.errors, r.sent_bytes, r.sent_messages, r.peak); }
+inline EchoRun run_echo(pa3::PipeSchedule kind, int p, int m, int64_t rows = 3) {
+  const std::vector<EchoStageRun> stages = pa3test::on_ranks<EchoStageRun>(p, [&](pa3::Communicator& comm) {
+    const int s = comm.rank();
+    EchoStage stage(s, p, rows);
+    comm.reset_stats();
+    const pa3::PipelineResult r = pa3::run_pipeline(comm, stage, reference_schedule(kind, p, s, m), m);
+    EchoStageRun out;
+    out.sent_bytes = static_cast<int64_t>(comm.stats().sent.bytes);
+    out.sent_messages = static_cast<int64_t>(comm.stats().sent.messages);
+    out.peak = r.peak_stashed;
+    out.errors = stage.errors;
+    return out;
+  });
+  EchoRun run;
+  for (const EchoStageRun& st : stages) {
+    run.errors.insert(run.errors.end(), st.errors.begin(), st.errors.end());
+    run.sent_bytes.push_back(st.sent_bytes);
+    run.sent_messages.push_back(st.sent_messages);
+    run.peaks.push_back(st.peak);
+  }
+  return run;
+}
+
+// Task 6.3 (and the MPI test program): every activation and gradient reaches the right stage
+// and micro-batch, and stage s sends m activations (s < p-1) and m gradients (s > 0) of `rows`
+// floats each, nothing else.
+inline void echo_case(pa3::PipeSchedule kind, int p, int m, int64_t rows = 3) {
+  const EchoRun run = run_echo(kind, p, m, rows);
+  for (const std::string& e : run.errors) ADD_FAILURE() << pa3::schedule_name(kind) << ": " << e;
+  std::vector<int64_t> bytes(p), messages(p);
+  for (int s = 0; s < p; ++s) {
+    const int64_t k = (s < p - 1 ? m : 0) + (s > 0 ? m : 0);
+    messages[s] = k;
+    bytes[s] = k * rows * 4;
+  }
+  EXPECT_EQ(run.sent_bytes, bytes) << pa3::schedule_name(kind);
+  EXPECT_EQ(run.sent_messages, messages) << pa3::schedule_name(kind);
+  mlsys::test::record_exact(std::string(pa3::schedule_name(kind)) + "_errors",
+                            static_cast<int64_t>(run.errors.size()));
+  mlsys::test::record_exact(std::string(pa3::schedule_name(kind)) + "_bytes", run.sent_bytes);
+}
+
+// Task 6.3 (and the MPI test program): one step of the GPT on p stages with the stash-bound
+// schedule of `kind`: every owned gradient and the loss bit for bit those of one process
+// accumulating micro-batches 0..m-1 (the last stage's lm_head gradient recorded as values).
+inline const std::vector<int32_t>& gpt_case_tokens() {
+  static const std::vector<int32_t> t = token_stream(4000, 7);
+  return t;
+}
+inline void gpt_case(pa3::PipeSchedule kind, int64_t L, int p, int m, int64_t rows_per_micro,
+                     const std::vector<pa3::LayerRange>& layers) {
+  const pa3::GPTConfig c = tiny_config(L);
+  const pa3::GPTParams params = pa3::gpt_init(c, 1337);
+  const int64_t B = rows_per_micro * m, T = 5;
+  const pa3::Batch batch = pa3::global_batch(gpt_case_tokens(), 3, 42, B, T);
+  const Reference ref = reference_grads(c, params, batch, m);
+  const GPTRun run = run_gpt_pipeline(
+      c, params, batch, p, m, layers, [=](int s) { return reference_schedule(kind, p, s, m); });
+  const std::vector<int64_t> bad = gradient_mismatches(c, run, ref, layers);
+  const std::string what = std::string(pa3::schedule_name(kind)) + " p=" + std::to_string(p) +
+                           " m=" + std::to_string(m);
+  EXPECT_EQ(bad, std::vector<int64_t>(p, 0)) << what << ": gradient elements that differ "
+      "from one process accumulating micro-batches 0..m-1, per stage";
+  EXPECT_EQ(std::memcmp(&run.loss, &ref.loss, sizeof(float)), 0)
+      << what << ": loss " << run.loss << " vs " << ref.loss;
+  mlsys::test::record_exact(what + " mismatches", bad);
+  mlsys::test::record_value(what + " loss", run.loss, 0, 0);
+  mlsys::test::record(what + " lm_head grad", as_tensor(run.grads[p - 1][2 + 12 * L + 2]), 0, 0);
+}
 
 // A stage that sleeps: forward `fwd_ms`, backward `bwd_ms` (the bubble tests).
 inline pa3::FunctionStage sleeping_stage(int fwd_ms, int bwd_ms) {

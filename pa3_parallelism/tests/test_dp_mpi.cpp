@@ -45,17 +45,6 @@ Run run_mpi(const Communicator& comm, const pa3::GPTConfig& c, const pa3::DPOpti
   return run;
 }
 
-pa3::TrainResult single(const pa3::GPTConfig& c, int64_t shards, int64_t m, int64_t steps,
-                        int64_t B, int64_t T) {
-  pa3::TrainOptions o;
-  o.steps = steps;
-  o.batch_size = B;
-  o.seq_len = T;
-  o.num_shards = shards;
-  o.num_micro = m;
-  return pa3::train_single(c, o, tokens());
-}
-
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   double d = a.size() == b.size() ? 0.0 : INFINITY;
   for (size_t i = 0; i < a.size() && i < b.size(); ++i)
@@ -72,7 +61,7 @@ void expect_equals_train_single(const Communicator& comm, int zero) {
   o.num_micro = m;
   o.bucket_cap_bytes = 4 * 900;  // 3 buckets
   const Run run = run_mpi(comm, c, o, steps, B, T);
-  const pa3::TrainResult ref = single(c, N, m, steps, B, T);
+  const pa3::TrainResult ref = dptest::train_single_shards(c, N, m, steps, B, T, tokens());
   const std::vector<float> want = dptest::flatten(ref.params);
   EXPECT_TRUE(run.replicas_identical) << "ranks hold different parameters after some step";
   if (N <= 2) {

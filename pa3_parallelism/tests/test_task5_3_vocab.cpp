@@ -21,34 +21,7 @@ TEST(Task5_3_CrossEntropy, Tp4LastRankHoldsPadding) { crossentropy_case(4, 13, 1
 TEST(Task5_3_Model, Tp1IsGptForwardBackwardBitForBit) { model_case(1, tptest::tiny_config(), 4, 6); }
 TEST(Task5_3_Model, Tp2MatchesOneProcess) { model_case(2, tptest::tiny_config(), 4, 6); }
 TEST(Task5_3_Model, Tp4MatchesOneProcess) { model_case(4, tptest::tiny_config(), 4, 6); }
-// Forward: 1 all-reduce (embedding) + 2 per block of B*T*C floats, the head's statistics;
-// backward: 2 per block + 1 (the LM head's input gradient) of B*T*C floats.
-TEST(Task5_3_Model, TrafficPerStep) {
-  const pa3::GPTConfig c = tptest::tiny_config();
-  const int tp = 2;
-  const int64_t B = 2, T = 5, L = c.n_layer, BTC = B * T * c.n_embd;
-  const Tensor x = tptest::tokens(B, T, c.vocab_size, 3), y = tptest::tokens(B, T, c.vocab_size, 4);
-  const auto t = on_ranks<std::vector<tptest::Traffic>>(tp, [&](pa3::Communicator& comm) {
-    const pa3::GPTParams s = pa3::tp_shard_params(pa3::gpt_init(c, 1), c, comm.size(), comm.rank());
-    const pa3::GPTParams g = pa3::gpt_zeros_like(s);
-    pa3::GPTActs acts;
-    std::vector<tptest::Traffic> out;
-    out.push_back(tptest::traffic_of(comm, [&] { pa3::tp_gpt_forward(acts, s, c, x, y, comm); }));
-    out.push_back(tptest::traffic_of(comm, [&] { pa3::tp_gpt_backward(g, acts, s, c, x, y, 0.1f, comm); }));
-    return out;
-  });
-  for (int r = 0; r < tp; ++r) {
-    tptest::Traffic fwd;
-    fwd.all_reduce_bytes = 4 * ((1 + 2 * L) * tptest::all_reduce_elems(BTC, tp, r) + 2 * tptest::all_reduce_elems(B * T, tp, r));
-    fwd.all_reduce_messages = (1 + 2 * L + 2) * 2 * (tp - 1);
-    fwd.all_gather_bytes = 4 * tptest::all_gather_elems(tp * B * T, tp, r);
-    fwd.all_gather_messages = tp - 1;
-    fwd.bytes = fwd.all_reduce_bytes + fwd.all_gather_bytes;
-    EXPECT_EQ(t[r][0], fwd) << "forward, rank " << r;
-    EXPECT_EQ(t[r][1], tptest::all_reduces(static_cast<int>(2 * L + 1), BTC, tp, r)) << "backward, rank " << r;
-  }
-  rec::record_exact("bytes_rank0", std::vector<int64_t>{t[0][0].bytes, t[0][1].bytes});
-}
+TEST(Task5_3_Model, TrafficPerStep) { traffic_case(2); }
 
 TEST(Task5_3_Training, Tp1ThreeStepsBitForBit) { train_case(1); }
 TEST(Task5_3_Training, Tp2ReplicasStayIdentical) { train_case(2); }

@@ -12,61 +12,13 @@ namespace {
 namespace rec = mlsys::test;
 using pa3::PipeSchedule;
 
-const std::vector<int32_t>& tokens() {
-  static const std::vector<int32_t> t = pptest::token_stream(4000, 7);
-  return t;
-}
-
-std::function<std::vector<pa3::PipeStep>(int)> sched(PipeSchedule kind, int p, int m) {
-  return [=](int s) { return pptest::reference_schedule(kind, p, s, m); };
-}
+using pptest::EchoRun;
+using pptest::run_echo;
 
 // ---- values and bytes -----------------------------------------------------------------------
 
-struct EchoRun {
-  std::vector<std::string> errors;
-  std::vector<int64_t> sent_bytes, sent_messages, peaks;
-};
-EchoRun run_echo(PipeSchedule kind, int p, int m, int64_t rows = 3) {
-  EchoRun out;
-  out.sent_bytes.resize(p);
-  out.sent_messages.resize(p);
-  out.peaks.resize(p);
-  std::mutex mu;
-  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
-    const int s = comm.rank();
-    pptest::EchoStage stage(s, p, rows);
-    comm.reset_stats();
-    const pa3::PipelineResult r =
-        pa3::run_pipeline(comm, stage, pptest::reference_schedule(kind, p, s, m), m);
-    out.sent_bytes[s] = static_cast<int64_t>(comm.stats().sent.bytes);
-    out.sent_messages[s] = static_cast<int64_t>(comm.stats().sent.messages);
-    out.peaks[s] = r.peak_stashed;
-    std::lock_guard<std::mutex> lock(mu);
-    out.errors.insert(out.errors.end(), stage.errors.begin(), stage.errors.end());
-  });
-  return out;
-}
-
 TEST(Task6_3_Executor, ActivationsAndGradientsReachTheRightMicroBatch) {
-  for (PipeSchedule kind : {PipeSchedule::GPipe, PipeSchedule::OneFOneB}) {
-    const int p = 4, m = 5;
-    const int64_t rows = 3;
-    const EchoRun run = run_echo(kind, p, m, rows);
-    for (const std::string& e : run.errors) ADD_FAILURE() << pa3::schedule_name(kind) << ": " << e;
-    // stage s sends m activations (s < p-1) and m gradients (s > 0) of `rows` floats each
-    std::vector<int64_t> bytes(p), messages(p);
-    for (int s = 0; s < p; ++s) {
-      const int64_t k = (s < p - 1 ? m : 0) + (s > 0 ? m : 0);
-      messages[s] = k;
-      bytes[s] = k * rows * 4;
-    }
-    EXPECT_EQ(run.sent_bytes, bytes) << pa3::schedule_name(kind);
-    EXPECT_EQ(run.sent_messages, messages) << pa3::schedule_name(kind);
-    rec::record_exact(std::string(pa3::schedule_name(kind)) + "_errors",
-                      static_cast<int64_t>(run.errors.size()));
-    rec::record_exact(std::string(pa3::schedule_name(kind)) + "_bytes", run.sent_bytes);
-  }
+  for (PipeSchedule kind : {PipeSchedule::GPipe, PipeSchedule::OneFOneB}) pptest::echo_case(kind, 4, 5);
 }
 
 // ---- the executor's stash count -------------------------------------------------------------
@@ -87,45 +39,22 @@ TEST(Task6_3_Executor, PeakStashIsMForGPipeAndPMinusSFor1F1B) {
 
 // ---- the GPT, bit for bit -------------------------------------------------------------------
 
-void expect_gpt_matches(PipeSchedule kind, int64_t L, int p, int m, int64_t rows_per_micro,
-                        const std::vector<pa3::LayerRange>& layers) {
-  const pa3::GPTConfig c = pptest::tiny_config(L);
-  const pa3::GPTParams params = pa3::gpt_init(c, 1337);
-  const int64_t B = rows_per_micro * m, T = 5;
-  const pa3::Batch batch = pa3::global_batch(tokens(), 3, 42, B, T);
-  const pptest::Reference ref = pptest::reference_grads(c, params, batch, m);
-  const pptest::GPTRun run =
-      pptest::run_gpt_pipeline(c, params, batch, p, m, layers, sched(kind, p, m));
-  const std::vector<int64_t> bad = pptest::gradient_mismatches(c, run, ref, layers);
-  const std::string what = std::string(pa3::schedule_name(kind)) + " p=" + std::to_string(p) +
-                           " m=" + std::to_string(m);
-  EXPECT_EQ(bad, std::vector<int64_t>(p, 0)) << what << ": gradient elements that differ "
-      "from one process accumulating micro-batches 0..m-1, per stage";
-  EXPECT_EQ(std::memcmp(&run.loss, &ref.loss, sizeof(float)), 0)
-      << what << ": loss " << run.loss << " vs " << ref.loss;
-  rec::record_exact(what + " mismatches", bad);
-  rec::record_value(what + " loss", run.loss, 0, 0);
-  // the last stage's lm_head gradient, recorded as values
-  rec::record(what + " lm_head grad",
-              pptest::as_tensor(run.grads[p - 1][2 + 12 * L + 2]), 0, 0);
-}
-
 TEST(Task6_3_GPT, TwoStagesGPipeMatchesOneProcessBitForBit) {
-  expect_gpt_matches(PipeSchedule::GPipe, 2, 2, 4, 2, {{0, 1}, {1, 2}});
+  pptest::gpt_case(PipeSchedule::GPipe, 2, 2, 4, 2, {{0, 1}, {1, 2}});
 }
 
 TEST(Task6_3_GPT, TwoStages1F1BMatchesOneProcessBitForBit) {
-  expect_gpt_matches(PipeSchedule::OneFOneB, 2, 2, 3, 2, {{0, 1}, {1, 2}});
+  pptest::gpt_case(PipeSchedule::OneFOneB, 2, 2, 3, 2, {{0, 1}, {1, 2}});
 }
 
 TEST(Task6_3_GPT, FourStages1F1BFewerMicroBatchesThanStages) {
-  expect_gpt_matches(PipeSchedule::OneFOneB, 4, 4, 2, 1, {{0, 1}, {1, 2}, {2, 3}, {3, 4}});
+  pptest::gpt_case(PipeSchedule::OneFOneB, 4, 4, 2, 1, {{0, 1}, {1, 2}, {2, 3}, {3, 4}});
 }
 
 TEST(Task6_3_GPT, FourStages1F1BAndGPipeMoreMicroBatchesThanStages) {
   const std::vector<pa3::LayerRange> layers = {{0, 1}, {1, 2}, {2, 3}, {3, 4}};
-  expect_gpt_matches(PipeSchedule::OneFOneB, 4, 4, 6, 1, layers);
-  expect_gpt_matches(PipeSchedule::GPipe, 4, 4, 4, 2, layers);
+  pptest::gpt_case(PipeSchedule::OneFOneB, 4, 4, 6, 1, layers);
+  pptest::gpt_case(PipeSchedule::GPipe, 4, 4, 4, 2, layers);
 }
 
 // ---- the bubble -----------------------------------------------------------------------------

@@ -28,6 +28,7 @@ struct FG {
   std::vector<float> f, g;
   tptest::Traffic tf, tg;
 };
+inline void io(pa3test::Archive& a, FG& r) { a(r.f, r.g, r.tf, r.tg); }
 
 // ============================================================================================
 // Column-parallel linear: W [N, K] split by output rows
@@ -37,6 +38,7 @@ struct LayerRun {
   std::vector<float> out, dinp, dweight, dbias;
   tptest::Traffic forward, backward;
 };
+inline void io(pa3test::Archive& a, LayerRun& r) { a(r.out, r.dinp, r.dweight, r.dbias, r.forward, r.backward); }
 
 // The full layer's results (single process, staff linear_forward/backward), with gradients
 // accumulated onto the given starting values.

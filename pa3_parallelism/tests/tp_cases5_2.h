@@ -52,6 +52,7 @@ struct BlockRun {
   std::vector<std::vector<float>> grads;  // 12 shard tensors
   tptest::Traffic forward, backward;
 };
+inline void io(pa3test::Archive& a, BlockRun& r) { a(r.out, r.dx, r.qkv, r.att, r.grads, r.forward, r.backward); }
 
 struct Reference {
   pa3::BlockActs acts;

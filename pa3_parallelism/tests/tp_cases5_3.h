@@ -29,6 +29,7 @@ struct EmbRun {
   std::vector<float> out, dwte, dwpe;
   tptest::Traffic forward, backward;
 };
+inline void io(pa3test::Archive& a, EmbRun& r) { a(r.out, r.dwte, r.dwpe, r.forward, r.backward); }
 
 inline void embedding_case(int tp, int64_t B = 3, int64_t T = 5, int64_t C = 6, int64_t Vp = 12,
                            int64_t block = 7) {
@@ -79,6 +80,7 @@ struct CeRun {
   std::vector<float> losses, probs, dlogits;
   tptest::Traffic forward, backward;
 };
+inline void io(pa3test::Archive& a, CeRun& r) { a(r.loss, r.losses, r.probs, r.dlogits, r.forward, r.backward); }
 
 // logits [B,T,Vp] N(0, 3) with the padding columns set to +50 (they must take no part).
 inline void crossentropy_case(int tp, int64_t V, int64_t Vp, int64_t B = 3, int64_t T = 4) {
@@ -178,6 +180,36 @@ inline void model_case(int tp, const pa3::GPTConfig& c, int64_t B, int64_t T) {
     rec::record_exact("tp1_bit_mismatches", bad);
     EXPECT_EQ(bad, 0) << "tp = 1 is gpt_forward/gpt_backward, bit for bit";
   }
+}
+
+// The traffic of one step of the whole model. Forward: 1 all-reduce (embedding) + 2 per block
+// of B*T*C floats, the head's statistics; backward: 2 per block + 1 (the LM head's input
+// gradient) of B*T*C floats.
+inline void traffic_case(int tp) {
+  SCOPED_TRACE("tp = " + std::to_string(tp));
+  const pa3::GPTConfig c = tptest::tiny_config();
+  const int64_t B = 2, T = 5, L = c.n_layer, BTC = B * T * c.n_embd;
+  const Tensor x = tptest::tokens(B, T, c.vocab_size, 3), y = tptest::tokens(B, T, c.vocab_size, 4);
+  const auto t = on_ranks<std::vector<tptest::Traffic>>(tp, [&](pa3::Communicator& comm) {
+    const pa3::GPTParams s = pa3::tp_shard_params(pa3::gpt_init(c, 1), c, comm.size(), comm.rank());
+    const pa3::GPTParams g = pa3::gpt_zeros_like(s);
+    pa3::GPTActs acts;
+    std::vector<tptest::Traffic> out;
+    out.push_back(tptest::traffic_of(comm, [&] { pa3::tp_gpt_forward(acts, s, c, x, y, comm); }));
+    out.push_back(tptest::traffic_of(comm, [&] { pa3::tp_gpt_backward(g, acts, s, c, x, y, 0.1f, comm); }));
+    return out;
+  });
+  for (int r = 0; r < tp; ++r) {
+    tptest::Traffic fwd;
+    fwd.all_reduce_bytes = 4 * ((1 + 2 * L) * tptest::all_reduce_elems(BTC, tp, r) + 2 * tptest::all_reduce_elems(B * T, tp, r));
+    fwd.all_reduce_messages = (1 + 2 * L + 2) * 2 * (tp - 1);
+    fwd.all_gather_bytes = 4 * tptest::all_gather_elems(tp * B * T, tp, r);
+    fwd.all_gather_messages = tp - 1;
+    fwd.bytes = fwd.all_reduce_bytes + fwd.all_gather_bytes;
+    EXPECT_EQ(t[r][0], fwd) << "forward, rank " << r;
+    EXPECT_EQ(t[r][1], tptest::all_reduces(static_cast<int>(2 * L + 1), BTC, tp, r)) << "backward, rank " << r;
+  }
+  rec::record_exact("bytes_rank0", std::vector<int64_t>{t[0][0].bytes, t[0][1].bytes});
 }
 
 // Three AdamW steps on the TP group (every rank the same batches): the replicated tensors

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstring>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,6 +17,7 @@
 #include "pa3/comm.h"
 #include "pa3/gpt.h"
 #include "pa3/tensor_parallel.h"
+#include "ranks_util.h"
 
 namespace tptest {
 
@@ -53,18 +53,9 @@ inline Tensor tokens(int64_t B, int64_t T, int64_t V, uint64_t seed) {
   return mlsys::from_vector(v, {B, T});
 }
 
-// Runs fn(comm) on `tp` ranks (threads backend) and returns each rank's result.
-template <typename R>
-std::vector<R> on_ranks(int tp, const std::function<R(pa3::Communicator&)>& fn) {
-  std::vector<R> out(static_cast<size_t>(tp));
-  std::mutex mu;
-  pa3::run_ranks(tp, [&](pa3::Communicator& comm) {
-    R r = fn(comm);
-    std::lock_guard<std::mutex> lock(mu);
-    out[comm.rank()] = std::move(r);
-  });
-  return out;
-}
+// Runs fn(comm) on `tp` ranks and returns each rank's result (threads backend, or one rank per
+// process in the MPI test program: ranks_util.h).
+using pa3test::on_ranks;
 
 inline std::vector<float> values(const Tensor& t) {
   const Tensor c = t.contiguous();
@@ -193,6 +184,7 @@ struct ModelRun {
   std::vector<float> grads;   // full shapes, canonical order
   std::vector<float> shard_grads_replicated;  // this rank's gradients of replicated tensors
 };
+inline void io(pa3test::Archive& a, ModelRun& r) { a(r.loss, r.losses, r.grads, r.shard_grads_replicated); }
 
 // The names of the tensors every TP rank holds in full (replicated), canonical order.
 inline bool is_replicated(const std::string& name) {
@@ -256,6 +248,7 @@ struct TrainRun {
   std::vector<float> replicated;
   std::vector<float> losses;
 };
+inline void io(pa3test::Archive& a, TrainRun& r) { a(r.full_params, r.replicated, r.losses); }
 inline std::vector<float> single_train(const pa3::GPTConfig& config, uint64_t seed, int steps,
                                        int64_t B, int64_t T, std::vector<float>* losses) {
   pa3::GPTParams p = pa3::gpt_init(config, seed);
