@@ -7,8 +7,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mlsys/recording.h"
@@ -33,6 +36,65 @@ class Task1Test : public ::testing::TestWithParam<int> {
 inline std::string where(const std::string& op, int p, int64_t n, int rank = -1) {
   return op + " p=" + std::to_string(p) + " n=" + std::to_string(n) +
          (rank >= 0 ? " rank " + std::to_string(rank) : "");
+}
+
+// A number for a failure message: 9 significant digits (std::to_string would print a bound of
+// 3e-7 as 0.000000).
+inline std::string num(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", x);
+  return buf;
+}
+
+// run_ranks, with the case (`what`: collective, p, n) in front of any error a rank throws (a
+// deadline, a size mismatch, NotImplemented), so that a test looping over lengths says which
+// length failed.
+template <typename Fn>
+void run_case(const std::string& what, int p, Fn&& fn) {
+  try {
+    pa3::run_ranks(p, std::forward<Fn>(fn));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(what + ": " + e.what());
+  }
+}
+
+// got == want bit for bit (both the same dtype); otherwise says how many elements differ, the
+// first few with the chunk they belong to (chunk_of(n, p, ·); p = 0: no chunks), and what a
+// value of `fill` means.
+inline ::testing::AssertionResult exact_match(const Tensor& got, const Tensor& want, int p,
+                                              double fill, const std::string& what) {
+  const std::vector<double> g = got.to_vector<double>(), w = want.to_vector<double>();
+  if (g.size() != w.size())
+    return ::testing::AssertionFailure() << what << ": " << g.size() << " elements, expected "
+                                         << w.size();
+  const int64_t n = static_cast<int64_t>(g.size());
+  int64_t bad = 0;
+  bool unwritten = false;
+  std::string msg, chunks;
+  int last_bad_chunk = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    if (g[i] == w[i]) continue;
+    unwritten |= g[i] == fill;
+    int c = 0;
+    while (p > 0 && pa3::chunk_of(n, p, c).end() <= i) ++c;
+    if (p > 0 && c != last_bad_chunk) {
+      chunks += (chunks.empty() ? "" : ", ") + std::to_string(c);
+      last_bad_chunk = c;
+    }
+    if (++bad > 5) continue;
+    msg += "\n  element " + std::to_string(i);
+    if (p > 0) msg += " (chunk " + std::to_string(c) + ")";
+    msg += ": got " + num(g[i]) + ", expected " + num(w[i]);
+  }
+  if (bad == 0) return ::testing::AssertionSuccess();
+  ::testing::AssertionResult result = ::testing::AssertionFailure();
+  result << what << ": " << bad << " of " << n << " element(s) differ";
+  if (p > 0) result << ", in chunk(s) " << chunks;
+  result << msg;
+  if (unwritten)
+    result << "\n  (" << num(fill) << " is what the test put there before the call: "
+           << "those elements were never written)";
+  return result;
 }
 
 // Rank r's input: seeded normal values, different on every rank and every seed.
@@ -83,9 +145,9 @@ inline ::testing::AssertionResult within_bound(const std::vector<float>& got,
     const double err = std::fabs(static_cast<double>(got[i]) - ref.sum[offset + i]);
     if (!(err <= ref.bound[offset + i])) {
       if (++bad <= 5)
-        msg += "\n  element " + std::to_string(offset + i) + ": got " + std::to_string(got[i]) +
-               ", float64 sum " + std::to_string(ref.sum[offset + i]) + ", error " +
-               std::to_string(err) + " > bound " + std::to_string(ref.bound[offset + i]);
+        msg += "\n  element " + std::to_string(offset + i) + ": got " + num(got[i]) +
+               ", float64 sum " + num(ref.sum[offset + i]) + ", error " + num(err) +
+               " > bound " + num(ref.bound[offset + i]);
     }
   }
   if (bad == 0) return result;
@@ -144,7 +206,7 @@ inline void check_reduce_scatter(int p, mlsys::Shape shape, uint64_t seed) {
   const SumReference ref = sum_reference(p, n, seed);
   std::vector<std::vector<float>> out(p), in_after(p);
   std::vector<Sent> sent(p);
-  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+  run_case(what, p, [&](pa3::Communicator& comm) {
     const int r = comm.rank();
     Tensor in = tensor_of(input(r, n, seed), shape);
     Tensor o = mlsys::full({chunk(n, p, r)}, -7.f);
@@ -177,7 +239,7 @@ inline void check_all_gather(int p, int64_t n, mlsys::DType dtype, uint64_t seed
   const Tensor full_t = tensor_of(full, {n}).astype(dtype);
   std::vector<Tensor> out(p);
   std::vector<Sent> sent(p);
-  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+  run_case(what, p, [&](pa3::Communicator& comm) {
     const int r = comm.rank();
     const pa3::Chunk c = pa3::chunk_of(n, p, r);
     Tensor in = full_t.slice(0, c.begin, c.end()).clone();
@@ -189,8 +251,9 @@ inline void check_all_gather(int p, int64_t n, mlsys::DType dtype, uint64_t seed
   const int64_t size = dtype == mlsys::DType::Float32 || dtype == mlsys::DType::Int32 ? 4 : 8;
   std::vector<int64_t> expected_bytes, expected_messages;
   for (int r = 0; r < p; ++r) {
-    EXPECT_EQ(out[r].to_vector<double>(), full_t.to_vector<double>())
-        << what << " rank " << r << ": out must hold every rank's chunk, in rank order";
+    EXPECT_TRUE(exact_match(out[r], full_t, p, -7,
+                            what + " rank " + std::to_string(r) +
+                                ": out must hold every rank's chunk, in rank order"));
     expected_bytes.push_back(p == 1 ? 0 : size * (n - chunk(n, p, (r + 1) % p)));
     expected_messages.push_back(p - 1);
   }
@@ -213,7 +276,7 @@ inline void check_all_reduce(int p, mlsys::Shape shape, uint64_t seed) {
   std::vector<std::vector<float>> out(p);
   std::vector<mlsys::Shape> shapes(p);
   std::vector<Sent> sent(p);
-  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+  run_case(what, p, [&](pa3::Communicator& comm) {
     const int r = comm.rank();
     Tensor t = tensor_of(input(r, n, seed), shape);
     pa3::ring_all_reduce(comm, t);
@@ -273,7 +336,7 @@ inline void check_broadcast(int p, mlsys::Shape shape, int root, mlsys::DType dt
   const Tensor expected = values(root);
   std::vector<Tensor> out(p);
   std::vector<Sent> sent(p);
-  pa3::run_ranks(p, [&](pa3::Communicator& comm) {
+  run_case(what, p, [&](pa3::Communicator& comm) {
     Tensor t = values(comm.rank());
     pa3::tree_broadcast(comm, t, root);
     sent[comm.rank()] = sent_by(comm);
@@ -284,8 +347,8 @@ inline void check_broadcast(int p, mlsys::Shape shape, int root, mlsys::DType dt
   std::vector<int64_t> expected_bytes;
   std::vector<double> joined;
   for (int r = 0; r < p; ++r) {
-    EXPECT_EQ(out[r].to_vector<double>(), expected.to_vector<double>())
-        << what << " rank " << r << ": must hold root's values";
+    EXPECT_TRUE(exact_match(out[r], expected, 0, std::nan(""),
+                            what + " rank " + std::to_string(r) + ": t must hold root's values"));
     expected_bytes.push_back(sends[r] * n * size);
     std::vector<double> v = out[r].to_vector<double>();
     joined.insert(joined.end(), v.begin(), v.end());

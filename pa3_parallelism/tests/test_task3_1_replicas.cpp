@@ -30,7 +30,9 @@ TEST(Task3_1_Replicas, BroadcastMakesEveryRankRankZeros) {
                                                      dptest::flatten(pa3::gpt_init(c, 100)));
   });
   rec::record_exact("mismatches_vs_rank0", mismatches);
-  EXPECT_EQ(mismatches, (std::vector<int64_t>{0, 0, 0}));
+  EXPECT_EQ(mismatches, (std::vector<int64_t>{0, 0, 0}))
+      << "per rank: parameters that differ from rank 0's initialization after "
+         "broadcast_params(root 0); every tensor of the list must be broadcast";
 }
 
 TEST(Task3_1_Replicas, AllReduceSumsEachTrainableTensorAndSkipsFrozen) {
@@ -52,13 +54,16 @@ TEST(Task3_1_Replicas, AllReduceSumsEachTrainableTensorAndSkipsFrozen) {
     std::vector<float> expect(5, 6.f);
     for (int i = 0; i < 4; ++i) expect.push_back(float(10 * (r + 1)));
     for (int i = 0; i < 6; ++i) expect.push_back(3.f);
-    EXPECT_EQ(out[r], expect) << "rank " << r;
+    EXPECT_EQ(out[r], expect) << "rank " << r << ": a and b must become the SUM over the 3 "
+                              << "ranks (1+2+3 = 6 and 0.5(1+2+3) = 3, no division by N); the "
+                              << "frozen tensor keeps the rank's own value (not communicated)";
   }
   // ring all-reduce per tensor: 2n - |chunk r| - |chunk r+1| elements (n = 5 and 6, p = 3)
   const std::vector<int64_t> chunk5 = {2, 2, 1}, chunk6 = {2, 2, 2};
   for (int r = 0; r < N; ++r) {
     const int64_t e = (10 - chunk5[r] - chunk5[(r + 1) % 3]) + (12 - chunk6[r] - chunk6[(r + 1) % 3]);
-    EXPECT_EQ(sent[r], 4 * e) << "rank " << r;
+    EXPECT_EQ(sent[r], 4 * e) << "rank " << r << ": bytes sent; expected one native_all_reduce "
+                              << "of each trainable tensor (5 and 6 floats), none of the frozen one";
   }
   rec::record("rank0_grads", dptest::as_tensor(out[0]), 0, 0);
   rec::record_exact("bytes_sent", sent);
@@ -92,8 +97,12 @@ TEST(Task3_1_Replicas, TenStepsMatchTheRankOrderedReferenceBitForBit) {
   const int64_t bad1 = dptest::bit_mismatches(final[1], ref.params);
   rec::record_exact("bit_mismatches", std::vector<int64_t>{bad0, bad1});
   rec::record("params", dptest::as_tensor(final[0]), 1e-5, 1e-6);
-  EXPECT_EQ(bad0, 0);
-  EXPECT_EQ(bad1, 0);
+  const std::string hint =
+      " of " + std::to_string(ref.params.size()) + " parameters differ (bitwise) from the "
+      "reference after 10 steps: every trainable gradient must be the SUM over ranks (dloss "
+      "already holds 1/(B T) of the global batch: no division by N), each tensor reduced once";
+  EXPECT_EQ(bad0, 0) << "rank 0: " << bad0 << hint;
+  EXPECT_EQ(bad1, 0) << "rank 1: " << bad1 << hint;
 }
 
 }  // namespace
