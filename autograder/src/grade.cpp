@@ -707,6 +707,9 @@ class Grading {
       spec.max_output = 1 << 20;
       spec.max_processes = 64;
       append_staff_paths(spec.hide_paths);
+      // The public tests too: a student file has no reason to include them, and their helpers
+      // compute the expected results (PA3's pp_test_util.h generates the schedules of Task 6.2).
+      for (const fs::path& tests : public_test_dirs()) spec.hide_paths.push_back(tests.string());
       double t0 = now_seconds();
       RunResult r = run_sandboxed(spec, policy_);
       debug("compile " + f + ": " + format_seconds(now_seconds() - t0));
@@ -733,6 +736,16 @@ class Grading {
       prebuilt->push_back(f + "=" + kept.string());
     }
     return true;
+  }
+
+  // The stage's test folders (<top-level folder>/tests: pa3_parallelism/tests, common/tests, ...).
+  std::vector<fs::path> public_test_dirs() const {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(stage_, ec))
+      if (e.is_directory(ec) && fs::is_directory(e.path() / "tests", ec)) out.push_back(e.path() / "tests");
+    std::sort(out.begin(), out.end());
+    return out;
   }
 
   // Staff-only folders a student process must never read: the stage's are masked by spec_for;
@@ -775,7 +788,7 @@ class Grading {
         why = "uses '" + clip(pretty, 120) + "': student files may not use the test framework or the grader";
       else
         for (const ForbiddenSymbol& fsym : rubric_.forbidden_symbols)
-          if (std::regex_search(pretty, std::regex(fsym.pattern))) {
+          if (fsym.applies_to(file) && std::regex_search(pretty, std::regex(fsym.pattern))) {
             why = "uses '" + clip(pretty, 120) + "': " + fsym.why;
             break;
           }

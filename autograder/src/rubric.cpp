@@ -120,6 +120,10 @@ double PerfItem::max_points() const {
   return m;
 }
 
+bool ForbiddenSymbol::applies_to(const std::string& file) const {
+  return files.empty() || std::find(files.begin(), files.end(), file) != files.end();
+}
+
 const Task* Rubric::task(const std::string& id) const {
   for (const Task& t : tasks)
     if (t.id == id) return &t;
@@ -211,8 +215,21 @@ Rubric parse_rubric(const std::string& text, const std::string& name) {
         const json& f = doc["forbidden_symbols"][i];
         std::string at = "forbidden_symbols[" + std::to_string(i) + "]";
         if (!c.object(f, at)) continue;
-        c.only_keys(f, at, {"pattern", "why"});
-        ForbiddenSymbol fs{c.string(f, "pattern", at), c.string(f, "why", at)};
+        c.only_keys(f, at, {"pattern", "why", "files"});
+        ForbiddenSymbol fs{c.string(f, "pattern", at), c.string(f, "why", at), {}};
+        if (f.contains("files")) {
+          if (!f["files"].is_array() || f["files"].empty())
+            c.problem(at + ".files", "expected a non-empty list of student files, got " + Checker::show(f["files"]));
+          else
+            for (size_t j = 0; j < f["files"].size(); ++j) {
+              const json& file = f["files"][j];
+              if (!file.is_string() || !student_files.count(file.get<std::string>()))
+                c.problem(at + ".files[" + std::to_string(j) + "]",
+                          "expected one of student_files, got " + Checker::show(file));
+              else
+                fs.files.push_back(file.get<std::string>());
+            }
+        }
         try {
           std::regex check(fs.pattern);
         } catch (const std::regex_error&) {

@@ -71,8 +71,13 @@ struct Limits {
 
 // A symbol a student object may not define or reference (PA2: Eigen, cuBLAS), matched against
 // demangled names; `why` is the student's message ("student files may not call Eigen: ...").
+// `files`: the student files the rule applies to (empty: every student file), e.g. PA3's
+// collectives.cpp may not call the runtime's native collectives that later tasks must use.
 struct ForbiddenSymbol {
   std::string pattern, why;
+  std::vector<std::string> files;
+
+  bool applies_to(const std::string& file) const;
 };
 
 struct Rubric {

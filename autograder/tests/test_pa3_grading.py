@@ -6,14 +6,28 @@ sandbox with its ranks as threads, and compared with the same case run on the re
 Performance items are skipped (--skip-performance): they time pa3_bench for minutes; CI grades
 them in its own step (`./mlsys grade pa3 --solution --expect full`). So the full-marks check is
 on the test points, and the rubric's performance points are what the skipped items carry.
-CTest: grader.pa3 (labels grader;pa3).
+
+Then PA3's policy (the rubric's forbidden_symbols, handouts/pa3.md "Task 1 rules"), on the same
+work folder, each with a rubric of one task (after the reference grading, whose build they
+reuse; run alone, they build the reference of their own targets): a collectives.cpp
+with legal calls only builds and scores full marks; the hostile submissions of
+autograder/tests/hostile/pa3_*/ (make_pa3_hostile.py) marked "fast" are rejected before
+linking, naming the call. The others (slow, grader.pa3_hostile_full) are graded on all of
+Task 1 against the score in their pa3.json; those marked "open" are attacks the grader cannot
+see yet, skipped with the reason.
+CTest: grader.pa3 (labels grader;pa3; -m "not slow").
 """
 
 import json
+import shutil
+import sys
 
 import pytest
 
 import grader_test_util as util
+
+sys.path.insert(0, str(util.HERE / "hostile"))
+import make_pa3_hostile  # noqa: E402
 
 RUBRIC = util.REPO / "autograder" / "rubrics" / "pa3.json"
 
@@ -74,3 +88,88 @@ def test_starter_scores_zero(env, reference):
     reasons = set(g.failed().values())
     assert reasons <= {"failed: not implemented yet", "failed"}, reasons
     assert len(g.failed()) == len(reference.record["cases"])
+
+
+# ---- the policy ------------------------------------------------------------------------------
+
+def task_rubric(env, task_ids, visible_only=False):
+    """The PA3 rubric cut to `task_ids` (no performance items), its forbidden_symbols kept for the
+    files those tasks grade."""
+    full = json.loads(RUBRIC.read_text())
+    tasks = [json.loads(json.dumps(t)) for t in full["tasks"] if t["id"] in task_ids]
+    if visible_only:
+        for t in tasks:
+            t["tests"] = [g for g in t["tests"] if g["visibility"] == "visible"]
+    files = sorted({f for t in tasks for f in t["files"]})
+    rubric = {k: v for k, v in full.items() if k not in ("tasks", "performance", "student_files")}
+    rubric.update(student_files=files, tasks=tasks, performance=[])
+    rubric["forbidden_symbols"] = [f for f in full["forbidden_symbols"] if set(f.get("files", files)) & set(files)]
+    path = env["out"] / "rubrics" / ("pa3_" + "_".join(task_ids) + ("_visible" if visible_only else "") + ".json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rubric, indent=1))
+    return path
+
+
+def hostile_attacks(fast):
+    return [n for n in make_pa3_hostile.attacks() if bool(make_pa3_hostile.spec(n).get("fast")) == fast]
+
+
+def test_rubric_restricts_collectives_only():
+    """collectives.cpp may not call native_*; the files that must call them (Tasks 3-5) may."""
+    rules = json.loads(RUBRIC.read_text())["forbidden_symbols"]
+    native = [r for r in rules if "native_" in r["why"] and "pa3::Communicator" in r["pattern"]]
+    assert native and all(r.get("files") == ["pa3_parallelism/src/collectives.cpp"] for r in native), native
+
+
+def test_legal_collectives_build_and_score_full_marks(env):
+    """Not byte-identical to the solution, so compiled and checked: the calls the handout allows
+    (sendrecv, send, recv, rank, size) pass the object check."""
+    sub = env["subs"] / "legal"
+    shutil.rmtree(str(sub), ignore_errors=True)
+    sub.mkdir(parents=True)
+    f = "pa3_parallelism/src/collectives.cpp"
+    (sub / "collectives.cpp").write_text((util.REPO / "solutions" / f).read_text() + "\n// my own rings\n")
+    g = util.grade(util.REPO, task_rubric(env, ["1.1"], visible_only=True), env["work"], env["out"] / "legal",
+                   submission=sub, extra=("--skip-performance",), timeout=600)
+    assert g.rc == 0, g.log
+    assert g.record["tasks"][0]["build_ok"], g.record["tasks"][0]
+    assert g.failed() == {}, g.failed()
+    assert g.score == pytest.approx(g.record["max_score"]) and g.score > 0
+
+
+def grade_attack(env, name, task_ids):
+    sub = make_pa3_hostile.build(name, env["subs"] / name)
+    return util.grade(util.REPO, task_rubric(env, task_ids, visible_only=len(task_ids) == 1), env["work"],
+                      env["out"] / name, submission=sub, extra=("--skip-performance",), timeout=900)
+
+
+@pytest.mark.parametrize("name", hostile_attacks(fast=True))
+def test_hostile_submission_is_rejected_naming_the_call(env, name):
+    s = make_pa3_hostile.spec(name)
+    g = grade_attack(env, name, [s["task"]])
+    assert g.rc == 0, g.log
+    assert not util.schema_errors(g.gradescope)
+    t = g.record["tasks"][0]
+    assert not t["build_ok"], t
+    for text in s.get("errors", []):
+        assert text in t["build_errors"], (text, t["build_errors"])
+    if s.get("errors_any"):
+        assert any(text in t["build_errors"] for text in s["errors_any"]), t["build_errors"]
+    assert g.score == s["score"], g.failed()
+    # The student sees why (Gradescope output), not only the grader's record.
+    assert t["build_errors"].splitlines()[0] in json.dumps(g.gradescope)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", hostile_attacks(fast=False))
+def test_hostile_submission_scores_as_stated(env, name):
+    s = make_pa3_hostile.spec(name)
+    if s.get("open"):
+        pytest.skip("open: " + s["open"])
+    task_ids = ["1.1", "1.2", "1.3", "1.4"] if s["task"].startswith("1.") else [s["task"]]
+    g = grade_attack(env, name, task_ids)
+    assert g.rc == 0, g.log
+    assert g.score == s["score"], g.failed()
+    errors = "\n".join(t.get("build_errors", "") for t in g.record["tasks"])
+    for text in s.get("errors", []):
+        assert text in errors, (text, errors)

@@ -112,6 +112,34 @@ TEST(Rubric, OptionalFieldsAndComments) {
   EXPECT_EQ(r.performance[0].runs, 5);
 }
 
+// forbidden_symbols[].files: a rule for some student files only (PA3: collectives.cpp may not
+// call the native collectives that the other files must use); without it, every file.
+TEST(Rubric, ForbiddenSymbolsApplyToTheirFiles) {
+  json d = valid();
+  d["forbidden_symbols"] = json::array(
+      {{{"pattern", "^lib_"}, {"why", "no lib"}},
+       {{"pattern", "^native_"}, {"why", "a.cpp: no native"}, {"files", {"pa1_autodiff/src/a.cpp"}}}});
+  Rubric r = parse_rubric(d.dump(), "r.json");
+  ASSERT_EQ(r.forbidden_symbols.size(), 2u);
+  EXPECT_TRUE(r.forbidden_symbols[0].applies_to("pa1_autodiff/src/a.cpp"));
+  EXPECT_TRUE(r.forbidden_symbols[0].applies_to("pa1_autodiff/src/b.cpp"));
+  EXPECT_TRUE(r.forbidden_symbols[1].applies_to("pa1_autodiff/src/a.cpp"));
+  EXPECT_FALSE(r.forbidden_symbols[1].applies_to("pa1_autodiff/src/b.cpp"));
+
+  // A file that is not a student file (a typo would silently exempt every file), an empty
+  // list, a non-list: each a clear problem naming the place.
+  d["forbidden_symbols"][1]["files"] = {"pa1_autodiff/src/c.cpp"};
+  std::string e = problems(d);
+  EXPECT_NE(e.find("forbidden_symbols[1].files[0]"), std::string::npos) << e;
+  EXPECT_NE(e.find("expected one of student_files"), std::string::npos) << e;
+  d["forbidden_symbols"][1]["files"] = json::array();
+  EXPECT_NE(problems(d).find("forbidden_symbols[1].files: expected a non-empty list"), std::string::npos)
+      << problems(d);
+  d["forbidden_symbols"][1]["files"] = "pa1_autodiff/src/a.cpp";
+  EXPECT_NE(problems(d).find("forbidden_symbols[1].files: expected a non-empty list"), std::string::npos)
+      << problems(d);
+}
+
 TEST(GtestFilter, FollowsGoogleTestRules) {
   EXPECT_TRUE(gtest_filter_matches("*", "A.b"));
   EXPECT_TRUE(gtest_filter_matches("Task2_1*", "Task2_1_TopoSort.Chain"));
