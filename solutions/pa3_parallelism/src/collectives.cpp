@@ -10,7 +10,9 @@
 //   - A receive writes into the tensor you pass; a slice x.slice(0, a, b) of a contiguous 1-D
 //     x is a valid receive (or send) buffer, so chunks can go straight into place.
 // A rank that waits longer than the deadline (the tests set 2 s) throws an mlsys::Error naming
-// itself, its peer and what every rank was doing: read it when a test hangs.
+// itself, its peer and what every rank was doing: read it when a test hangs. An error saying
+// that "sender and receiver must agree on the size" means two neighbours disagree on which
+// chunk moves at that step (chunks differ in size when p does not divide n).
 #include "pa3/collectives.h"
 
 #include <string>
@@ -49,8 +51,9 @@ void check_buffer(const char* op, const char* arg, const mlsys::Tensor& t, int64
 // Task 1.1 — ring reduce-scatter
 // ============================================================================================
 //
-// in: n floats on every rank (the same n). out: chunk_of(n, p, r).size floats on rank r, set to
-// chunk r of the sum over ranks. `in` is read, never written.
+// in: n floats on every rank (the same n), any shape: in.reshape({n}) is its flat view, whose
+// chunks are slices. out: chunk_of(n, p, r).size floats on rank r, set to chunk r of the sum
+// over ranks. `in` is read, never written.
 //
 // The ring: rank r sends to right = r+1 and receives from left = r-1 (mod p), p-1 steps, one
 // sendrecv per step. The partial sum of a chunk travels around the ring, picking up one
@@ -67,8 +70,10 @@ void check_buffer(const char* op, const char* arg, const mlsys::Tensor& t, int64
 //      `out`.
 //
 // (All chunk indices mod p, sizes from chunk_of: neighbouring chunks can differ by one
-// element, so size each buffer by the chunk it holds.) Rank r sends every chunk but its own:
-// n - |chunk r| elements in p-1 messages. Send every step even when its chunk is empty.
+// element, so size each buffer by the chunk it holds.) Add with a plain loop over data<float>()
+// pointers: Tensor::at is far too slow for Task 1.3's performance points. Rank r sends every
+// chunk but its own: n - |chunk r| elements in p-1 messages. Send every step even when its
+// chunk is empty.
 // Tests: p = 1..8; n = 0, 1, p-1, odd, 100,003; results within the float32 rounding bound of a
 // float64 sum (handouts/pa3.md, Task 1.1); traffic exact.
 void ring_reduce_scatter(Communicator& comm, const mlsys::Tensor& in, const mlsys::Tensor& out) {
@@ -106,8 +111,9 @@ void ring_reduce_scatter(Communicator& comm, const mlsys::Tensor& in, const mlsy
 // Task 1.2 — ring all-gather
 // ============================================================================================
 //
-// in: chunk_of(n, p, r).size elements on rank r. out: n elements (same dtype as in): every
-// rank's `in` at its chunk, in rank order. Any dtype: you only move bytes.
+// in: chunk_of(n, p, r).size elements on rank r. out: n elements (same dtype as in), any
+// shape (out.reshape({n}) is its flat view): every rank's `in` at its chunk, in rank order.
+// Any dtype: you only move bytes.
 //
 // The ring (right = r+1, left = r-1, mod p), p-1 steps of one sendrecv each:
 //   1. Copy `in` into chunk r of `out`.
