@@ -51,6 +51,13 @@ def test_a_test_of_unknown_needs_builds_everything():
     assert targets is None and "pa1_notebook" in why
 
 
+def test_an_mpi_launcher_needs_the_executable_it_runs():
+    mpi = {"name": "pa1_task2_1_mpi_n2", "command": ["/usr/bin/mpiexec", "--oversubscribe", "-n", "2",
+                                                     "/b/x/pa1_task2_1_tests", "--world", "2"]}
+    assert cli.targets_for_tests([mpi, gtest("A.b", "pa1_task2_2_tests")], ALL_TARGETS) == \
+        (["pa1_task2_1_tests", "pa1_task2_2_tests"], "")
+
+
 def test_python_targets_by_scope():
     assert cli.python_targets(ALL_TARGETS + ["pa2_python"], ["pa1"]) == ["mlsys_python", "pa1_python"]
     assert cli.python_targets(ALL_TARGETS + ["pa2_python"], None) == ["mlsys_python", "pa1_python", "pa2_python"]
