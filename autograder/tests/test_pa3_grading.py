@@ -13,8 +13,8 @@ reuse; run alone, they build the reference of their own targets): a collectives.
 with legal calls only builds and scores full marks; the hostile submissions of
 autograder/tests/hostile/pa3_*/ (make_pa3_hostile.py) marked "fast" are rejected before
 linking, naming the call. The others (slow, grader.pa3_hostile_full) are graded on all of
-Task 1 against the score in their pa3.json; those marked "open" are attacks the grader cannot
-see yet, skipped with the reason.
+Task 1 against the score in their pa3.json (with the performance items their pa3.json names);
+those marked "open" are attacks the grader cannot see yet, skipped with the reason.
 CTest: grader.pa3 (labels grader;pa3; -m "not slow").
 """
 
@@ -92,9 +92,9 @@ def test_starter_scores_zero(env, reference):
 
 # ---- the policy ------------------------------------------------------------------------------
 
-def task_rubric(env, task_ids, visible_only=False):
-    """The PA3 rubric cut to `task_ids` (no performance items), its forbidden_symbols kept for the
-    files those tasks grade."""
+def task_rubric(env, task_ids, visible_only=False, performance=False):
+    """The PA3 rubric cut to `task_ids` (their performance items only if `performance`), its
+    forbidden_symbols kept for the files those tasks grade."""
     full = json.loads(RUBRIC.read_text())
     tasks = [json.loads(json.dumps(t)) for t in full["tasks"] if t["id"] in task_ids]
     if visible_only:
@@ -102,9 +102,11 @@ def task_rubric(env, task_ids, visible_only=False):
             t["tests"] = [g for g in t["tests"] if g["visibility"] == "visible"]
     files = sorted({f for t in tasks for f in t["files"]})
     rubric = {k: v for k, v in full.items() if k not in ("tasks", "performance", "student_files")}
-    rubric.update(student_files=files, tasks=tasks, performance=[])
+    items = [p for p in full.get("performance", []) if performance and p["task"] in task_ids]
+    rubric.update(student_files=files, tasks=tasks, performance=items)
     rubric["forbidden_symbols"] = [f for f in full["forbidden_symbols"] if set(f.get("files", files)) & set(files)]
-    path = env["out"] / "rubrics" / ("pa3_" + "_".join(task_ids) + ("_visible" if visible_only else "") + ".json")
+    path = env["out"] / "rubrics" / ("pa3_" + "_".join(task_ids) + ("_visible" if visible_only else "") +
+                                     ("_perf" if performance else "") + ".json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(rubric, indent=1))
     return path
@@ -137,10 +139,11 @@ def test_legal_collectives_build_and_score_full_marks(env):
     assert g.score == pytest.approx(g.record["max_score"]) and g.score > 0
 
 
-def grade_attack(env, name, task_ids):
+def grade_attack(env, name, task_ids, performance=False):
     sub = make_pa3_hostile.build(name, env["subs"] / name)
-    return util.grade(util.REPO, task_rubric(env, task_ids, visible_only=len(task_ids) == 1), env["work"],
-                      env["out"] / name, submission=sub, extra=("--skip-performance",), timeout=900)
+    rubric = task_rubric(env, task_ids, visible_only=len(task_ids) == 1, performance=performance)
+    return util.grade(util.REPO, rubric, env["work"], env["out"] / name, submission=sub,
+                      extra=() if performance else ("--skip-performance",), timeout=900)
 
 
 @pytest.mark.parametrize("name", hostile_attacks(fast=True))
@@ -167,9 +170,12 @@ def test_hostile_submission_scores_as_stated(env, name):
     if s.get("open"):
         pytest.skip("open: " + s["open"])
     task_ids = ["1.1", "1.2", "1.3", "1.4"] if s["task"].startswith("1.") else [s["task"]]
-    g = grade_attack(env, name, task_ids)
+    g = grade_attack(env, name, task_ids, performance="performance" in s)
     assert g.rc == 0, g.log
-    assert g.score == s["score"], g.failed()
+    assert g.score == s["score"], (g.failed(), [(p["id"], p["points"], p["reason"]) for p in g.record["performance"]])
+    for item, reason in s.get("performance", {}).items():
+        p = [p for p in g.record["performance"] if p["id"] == item][0]
+        assert p["points"] == 0 and reason in p["reason"] + p.get("output", ""), p
     errors = "\n".join(t.get("build_errors", "") for t in g.record["tasks"])
     for text in s.get("errors", []):
         assert text in errors, (text, errors)

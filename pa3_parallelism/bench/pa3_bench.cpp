@@ -423,13 +423,27 @@ void item_all_reduce() {
         invalid("ring all-reduce of 16 MiB: element " + std::to_string(i) + " is " +
                 std::to_string(x[i]) + ", expected " + std::to_string(expect));
     }
-    std::fill(x, x + n, 0.f);
+    // The timed calls reduce the checked sums scaled by 2^-120 (never zeros, which a ring could
+    // detect and skip): each call multiplies them by p = 4, exactly, and they are checked again
+    // after the timing.
+    for (int64_t i = 0; i < n; ++i) x[i] = std::ldexp(x[i], -120);
+    int calls = 0;
     mlsys::bench::Options o;
     o.warmup = 2;
     o.repeats = 10;
-    mlsys::bench::Stats s_ours = mlsys::bench::time_cpu([&] { pa3::ring_all_reduce(comm, t); }, o);
-    mlsys::bench::Stats s_ref =
-        mlsys::bench::time_cpu([&] { comm.native_all_reduce(t); }, mlsys::bench::reference(o));
+    mlsys::bench::Stats s_ours =
+        mlsys::bench::time_cpu([&] { pa3::ring_all_reduce(comm, t); ++calls; }, o);
+    mlsys::bench::Stats s_ref = mlsys::bench::time_cpu([&] { comm.native_all_reduce(t); ++calls; },
+                                                       mlsys::bench::reference(o));
+    for (int64_t i = 0; i < n && calls <= 120; i += 9973) {
+      int64_t sum = 0;
+      for (int q = 0; q < comm.size(); ++q) sum += (i + q) % 5;
+      const float expect = std::ldexp(static_cast<float>(sum), -120 + 2 * calls);
+      if (x[i] != expect)
+        invalid("ring all-reduce of 16 MiB, after " + std::to_string(calls) + " timed calls: " +
+                "element " + std::to_string(i) + " is " + std::to_string(x[i] / expect) +
+                " times the sum");
+    }
     if (comm.rank() == 0) {
       ours = s_ours;
       ref = s_ref;
