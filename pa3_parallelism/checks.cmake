@@ -1,8 +1,8 @@
 # PA3 checks across tasks, included at the end of pa3_parallelism/CMakeLists.txt (after the
 # targets pa3_collectives, pa3_dp and pa3_train exist):
 #   - the student collectives (Tasks 1.1-1.4), data parallelism (Task 3, and ZeRO-1 of Task 4),
-#     tensor (Task 5) and pipeline (Task 6) parallelism on the MPI backend, under mpirun at 2 and
-#     4 processes (label mpi);
+#     tensor (Task 5), pipeline (Task 6) and 3D (Task 7) parallelism on the MPI backend, under
+#     mpirun at 2 and 4 processes (label mpi);
 #   - pa3_train --dp 2 --zero 1, threads and MPI, equal to pa3_train --single (one process)
 #     bit for bit (staff builds only: they need every task solved);
 #   - bad input across the runtime, the given checks of the student files and the engine
@@ -38,10 +38,10 @@ endfunction()
 if(PA3_HAVE_MPI)
   pa3_mpi_gtest(pa3_task1_mpi_tests tests/test_task1_mpi.cpp pa3_collectives "pa3;task1;mpi")
   pa3_mpi_gtest(pa3_dp_mpi_tests tests/test_dp_mpi.cpp pa3_dp "pa3;task3;task4;mpi")
-  # Tasks 5 and 6: the threads tests' cases with one process per rank (tests/ranks_util.h).
-  if(TARGET pa3_tp AND TARGET pa3_pipeline)
-    pa3_mpi_gtest(pa3_tp_pp_mpi_tests tests/test_tp_pp_mpi.cpp "pa3_tp;pa3_pipeline"
-                  "pa3;task5;task6;mpi")
+  # Tasks 5, 6 and 7: the threads tests' cases with one process per rank (tests/ranks_util.h).
+  if(TARGET pa3_3d)
+    pa3_mpi_gtest(pa3_model_parallel_mpi_tests tests/test_model_parallel_mpi.cpp pa3_3d
+                  "pa3;task5;task6;task7;mpi")
   endif()
 endif()
 

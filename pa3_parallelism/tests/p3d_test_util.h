@@ -10,7 +10,6 @@
 #include <cstring>
 #include <iostream>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +22,7 @@
 #include "pa3/gpt.h"
 #include "pa3/parallel3d.h"
 #include "pa3/train.h"
+#include "ranks_util.h"
 
 namespace p3dtest {
 
@@ -240,31 +240,36 @@ struct Run {
                                                  // (stages 0 and PP-1 of a tied PP > 1 run)
 };
 
+// One rank's part of a Run (on_ranks, ranks_util.h: threads, or one process per rank under
+// mpirun).
+struct RankRun {
+  std::vector<float> losses, params, tied_copy;
+};
+inline void io(pa3test::Archive& a, RankRun& r) { a(r.losses, r.params, r.tied_copy); }
+
 inline Run run_layout(const pa3::GPTConfig& c, const pa3::Options3D& o, int64_t steps,
                       int64_t B, int64_t T) {
   const int W = o.grid.world();
-  Run run;
-  run.losses.assign(static_cast<size_t>(steps), std::vector<float>(W));
-  run.params.assign(W, {});
-  run.tied_copies.assign(W, {});
-  std::mutex mu;
-  pa3::run_ranks(W, [&](pa3::Communicator& world) {
+  const std::vector<RankRun> ranks = pa3test::on_ranks<RankRun>(W, [&](pa3::Communicator& world) {
     pa3::Parallel3D model(world, c, o);
+    RankRun r;
     for (int64_t s = 0; s < steps; ++s) {
-      const float loss = model.step(pa3::global_batch(tokens(), s, 42, B, T));
-      std::lock_guard<std::mutex> lock(mu);
-      run.losses[s][world.rank()] = loss;
+      r.losses.push_back(model.step(pa3::global_batch(tokens(), s, 42, B, T)));
     }
-    std::vector<float> full = flatten(model.full_params());
-    std::vector<float> copy;
+    r.params = flatten(model.full_params());
     if (model.embed_group().valid()) {
       const Tensor t = model.local_params().front().param.contiguous();
-      copy.assign(t.data<float>(), t.data<float>() + t.numel());
+      r.tied_copy.assign(t.data<float>(), t.data<float>() + t.numel());
     }
-    std::lock_guard<std::mutex> lock(mu);
-    run.params[world.rank()] = std::move(full);
-    run.tied_copies[world.rank()] = std::move(copy);
+    return r;
   });
+  Run run;
+  run.losses.assign(static_cast<size_t>(steps), std::vector<float>(W));
+  for (int w = 0; w < W; ++w) {
+    for (int64_t s = 0; s < steps; ++s) run.losses[s][w] = ranks[w].losses[s];
+    run.params.push_back(ranks[w].params);
+    run.tied_copies.push_back(ranks[w].tied_copy);
+  }
   return run;
 }
 
