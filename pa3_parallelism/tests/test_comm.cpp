@@ -183,6 +183,70 @@ TEST(CommP2P, SendrecvRingNoDeadlock) {
   }
 }
 
+// A matched pair is copied by whichever of its two ranks waits (or tests, or destroys its
+// request) first. Each rank here posts a receive, then blocks in a send that only the other
+// rank's receive can match, so each send must complete by its own rank's copy: if the copy
+// waited for the receiver's wait, both ranks would wait forever.
+TEST(CommP2P, PostedReceiveLetsABlockingSendComplete) {
+  pa3::ScopedDeadline deadline(5);
+  pa3::run_ranks(2, [](Communicator& comm) {
+    const int r = comm.rank(), other = 1 - r;
+    Tensor got = mlsys::zeros({1000});
+    pa3::Request req = comm.irecv(got, other, 7);
+    comm.barrier();                       // both receives are posted
+    comm.send(filled(1000, r), other, 7);  // matched at once, copied here
+    req.wait();
+    EXPECT_EQ(got.to_vector<float>(), filled(1000, other).to_vector<float>());
+  });
+}
+
+// test() copies a matched pair too, and a request destroyed after its match delivers the
+// message (as if waited for) so that the peer's blocking call completes.
+TEST(CommP2P, TestAndDestructionCompleteAMatchedPair) {
+  pa3::ScopedDeadline deadline(5);
+  pa3::run_ranks(2, [](Communicator& comm) {
+    if (comm.rank() == 0) {
+      Tensor got = mlsys::zeros({300});
+      pa3::Request req = comm.irecv(got, 1, 1);
+      while (!req.test()) {
+      }  // rank 1's isend matches, then one of the two copies; test() must get there
+      EXPECT_EQ(got.to_vector<float>(), filled(300, 1).to_vector<float>());
+      Tensor second = mlsys::zeros({300});
+      {
+        pa3::Request dropped = comm.irecv(second, 1, 2);
+        comm.barrier();  // rank 1 posts its send after this: matched, not yet copied
+        comm.barrier();
+      }  // destroyed matched: delivers
+      EXPECT_EQ(second.to_vector<float>(), filled(300, 1, 2).to_vector<float>());
+    } else {
+      pa3::Request s = comm.isend(filled(300, 1), 0, 1);
+      s.wait();
+      comm.barrier();
+      Tensor payload = filled(300, 1, 2);
+      pa3::Request s2 = comm.isend(payload, 0, 2);
+      comm.barrier();
+      s2.wait();  // completes whether rank 0's destructor or this wait made the copy
+    }
+  });
+}
+
+// Many ranks exchanging large messages at once, repeatedly: every byte arrives (the copies of
+// different pairs run concurrently, outside the runtime's lock).
+TEST(CommP2P, ConcurrentLargeExchangesDeliverEveryByte) {
+  for (int p : {2, 3, 8}) {
+    pa3::run_ranks(p, [p](Communicator& comm) {
+      const int r = comm.rank();
+      const int64_t n = 200003;
+      for (int round = 0; round < 3; ++round) {
+        Tensor got = mlsys::zeros({n});
+        comm.sendrecv(filled(n, r, round), (r + 1) % p, got, (r - 1 + p) % p, round);
+        std::vector<float> want = filled(n, (r - 1 + p) % p, round).to_vector<float>();
+        ASSERT_EQ(got.to_vector<float>(), want) << "p=" << p << " round " << round;
+      }
+    });
+  }
+}
+
 // ============================================================================================
 // split: rows and columns of a grid
 // ============================================================================================

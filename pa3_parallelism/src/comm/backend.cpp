@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <sstream>
 
 namespace pa3 {
@@ -131,8 +132,8 @@ void Backend::exchange(const void* send_data, size_t send_nbytes, int dst, void*
     count_sent(send_nbytes, 1);
     count_received(recv_nbytes, 1);
   }
-  s->wait();
   r->wait();
+  s->wait();
 }
 
 namespace {
@@ -219,18 +220,39 @@ std::vector<CollectiveCall> Backend::gather_calls(const CollectiveCall& call, co
 
 namespace {
 int mod(int a, int p) { return ((a % p) + p) % p; }
+
+// Scratch memory of the native collectives: one growing buffer per thread and purpose, kept
+// between calls so that repeated collectives neither allocate nor touch fresh pages (freed
+// when the thread ends; the tensor memory accounting does not count them). Per thread, so
+// that two threads of one rank (its own and a CommWorker) never share one.
+enum Scratch { kIncoming = 0, kWork = 1 };
+unsigned char* scratch(Scratch which, size_t bytes) {
+  struct Buffer {
+    std::unique_ptr<unsigned char[]> data;
+    size_t size = 0;
+  };
+  thread_local Buffer buffers[2];
+  Buffer& b = buffers[which];
+  if (b.size < bytes) {
+    b.data.reset(new unsigned char[bytes]);
+    b.size = bytes;
+  }
+  return b.data.get();
+}
 }  // namespace
+
 
 template <typename T>
 void Backend::ring_reduce_scatter_inplace(T* data, int64_t n, const char* op) {
   const int p = size(), r = rank();
   if (p == 1) return;
   const ElemType type = sizeof(T) == 4 ? ElemType::Float32 : ElemType::Float64;
-  std::vector<T> incoming(static_cast<size_t>(chunk_of(n, p, 0).size));
+  T* incoming = reinterpret_cast<T*>(
+      scratch(kIncoming, static_cast<size_t>(chunk_of(n, p, 0).size) * sizeof(T)));
   for (int s = 0; s < p - 1; ++s) {
     Chunk out = chunk_of(n, p, mod(r - s - 1, p));
     Chunk in = chunk_of(n, p, mod(r - s - 2, p));
-    exchange(data + out.begin, out.size * sizeof(T), mod(r + 1, p), incoming.data(),
+    exchange(data + out.begin, out.size * sizeof(T), mod(r + 1, p), incoming,
              in.size * sizeof(T), mod(r - 1, p), kTagPayload, type, true, op);
     T* mine = data + in.begin;
     for (int64_t i = 0; i < in.size; ++i) mine[i] = incoming[i] + mine[i];
@@ -264,14 +286,14 @@ void Backend::reduce_scatter_sum(const void* in, void* out, int64_t n, ElemType 
   const char* op = "native_reduce_scatter";
   check_consistent({CollectiveKind::ReduceScatter, static_cast<int32_t>(type), n, -1, 0, 0}, op);
   const size_t es = elem_size(type);
-  std::vector<unsigned char> work(static_cast<const unsigned char*>(in),
-                                  static_cast<const unsigned char*>(in) + n * es);
+  unsigned char* work = scratch(kWork, static_cast<size_t>(n) * es);
+  if (n > 0) std::memcpy(work, in, static_cast<size_t>(n) * es);
   if (type == ElemType::Float32)
-    ring_reduce_scatter_inplace(reinterpret_cast<float*>(work.data()), n, op);
+    ring_reduce_scatter_inplace(reinterpret_cast<float*>(work), n, op);
   else
-    ring_reduce_scatter_inplace(reinterpret_cast<double*>(work.data()), n, op);
+    ring_reduce_scatter_inplace(reinterpret_cast<double*>(work), n, op);
   Chunk mine = chunk_of(n, size(), rank());
-  if (mine.size > 0) std::memcpy(out, work.data() + mine.begin * es, mine.size * es);
+  if (mine.size > 0) std::memcpy(out, work + mine.begin * es, mine.size * es);
 }
 
 void Backend::all_gather(const void* in, void* out, int64_t n, ElemType type) {

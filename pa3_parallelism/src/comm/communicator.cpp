@@ -229,8 +229,8 @@ void Communicator::sendrecv(const mlsys::Tensor& send_tensor, int dst,
   Backend& b = checked("sendrecv");
   Request r = tensor_irecv(b, "sendrecv", recv_tensor, src, tag);
   Request s = tensor_isend(b, "sendrecv", send_tensor, dst, tag);
-  s.wait();
   r.wait();
+  s.wait();
 }
 
 void Communicator::send_bytes(const void* data, size_t nbytes, int dst, int tag) {
@@ -243,8 +243,8 @@ void Communicator::sendrecv_bytes(const void* send_data, size_t send_nbytes, int
                                   void* recv_data, size_t recv_nbytes, int src, int tag) {
   Request r = irecv_bytes(recv_data, recv_nbytes, src, tag);
   Request s = isend_bytes(send_data, send_nbytes, dst, tag);
-  s.wait();
   r.wait();
+  s.wait();
 }
 
 // ---- groups ------------------------------------------------------------------------------

@@ -6,8 +6,17 @@
 // call). One mutex guards the whole World; one condition variable wakes waiters. A send and a
 // receive match when their context (communicator and channel), source, destination and tag
 // agree; among several candidates the one posted first wins, which gives MPI's non-overtaking
-// order. The data is copied when they match; a send completes only then (synchronous mode,
-// like MPI_Ssend), so programs that rely on buffering deadlock here as they may under MPI.
+// order. A send completes only when its data has been copied into the receive's buffer
+// (synchronous mode, like MPI_Ssend), so programs that rely on buffering deadlock here as they
+// may under MPI.
+//
+// The copy: matching only pairs the two requests. The first of the two ranks that then waits
+// on (or tests, or destroys) either request claims the pair and makes the one memcpy, with the
+// mutex released, so that the copies of different pairs run at the same time on different
+// cores. (sendrecv waits on its receive first, so in a ring step every rank copies its own
+// incoming chunk, which then sits in its own cache for what it does next, such as the add of
+// a reduce-scatter.) A request whose pair has been claimed is not released, by wait, abort or
+// destruction, until the copy is done: no copy ever touches a buffer its owner got back.
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -42,6 +51,9 @@ struct Desc {
   bool world_comm = true;
   bool done = false;
   std::string error;
+  // Matched with `peer` (a send with its receive), not copied yet unless `claimed`.
+  std::shared_ptr<Desc> peer;
+  bool claimed = false;  // a rank is copying this pair's data (mutex released)
 };
 using DescPtr = std::shared_ptr<Desc>;
 
@@ -137,31 +149,54 @@ class World {
 
 namespace {
 
-// Under mu: copies the send's data into the receive's buffer, or records a size error on both.
-void complete(World& world, Desc& send, Desc& recv) {
-  bool type_clash = send.type != recv.type && send.type != ElemType::Bytes &&
-                    recv.type != ElemType::Bytes;
-  if (send.nbytes != recv.nbytes || type_clash) {
-    std::string where = " (tag " + std::to_string(send.tag) + ", communicator '" +
-                        send.comm_name + "')";
-    recv.error = std::string("pa3::") + recv.op + ": rank " + std::to_string(recv.dst) +
-                 " expected " + size_text(recv.nbytes, recv.type) + " from " +
-                 peer_name(send.src, send.src_world, send.world_comm) + where + ", but " +
-                 "rank " + std::to_string(send.src) + " sent " +
-                 size_text(send.nbytes, send.type) +
-                 "; sender and receiver must agree on the size and dtype";
-    send.error = std::string("pa3::") + send.op + ": rank " + std::to_string(send.src) +
-                 " sent " + size_text(send.nbytes, send.type) + " to " +
-                 peer_name(recv.dst, recv.dst_world, recv.world_comm) + where + ", but " +
-                 "rank " + std::to_string(recv.dst) + " posted a receive of " +
-                 size_text(recv.nbytes, recv.type) +
-                 "; sender and receiver must agree on the size and dtype";
-  } else if (send.nbytes > 0) {
-    std::memcpy(recv.recv_data, send.send_data, send.nbytes);
+// Under mu: pairs a send with its receive. A size or dtype clash is an error on both, at once;
+// an empty message is complete at once; otherwise the pair waits for a rank to copy it
+// (copy_pair).
+void match(World& world, const DescPtr& send, const DescPtr& recv) {
+  bool type_clash = send->type != recv->type && send->type != ElemType::Bytes &&
+                    recv->type != ElemType::Bytes;
+  if (send->nbytes != recv->nbytes || type_clash) {
+    std::string where = " (tag " + std::to_string(send->tag) + ", communicator '" +
+                        send->comm_name + "')";
+    recv->error = std::string("pa3::") + recv->op + ": rank " + std::to_string(recv->dst) +
+                  " expected " + size_text(recv->nbytes, recv->type) + " from " +
+                  peer_name(send->src, send->src_world, send->world_comm) + where + ", but " +
+                  "rank " + std::to_string(send->src) + " sent " +
+                  size_text(send->nbytes, send->type) +
+                  "; sender and receiver must agree on the size and dtype";
+    send->error = std::string("pa3::") + send->op + ": rank " + std::to_string(send->src) +
+                  " sent " + size_text(send->nbytes, send->type) + " to " +
+                  peer_name(recv->dst, recv->dst_world, recv->world_comm) + where + ", but " +
+                  "rank " + std::to_string(recv->dst) + " posted a receive of " +
+                  size_text(recv->nbytes, recv->type) +
+                  "; sender and receiver must agree on the size and dtype";
+    send->done = recv->done = true;
+  } else if (send->nbytes == 0) {
+    send->done = recv->done = true;
+  } else {
+    send->peer = recv;
+    recv->peer = send;
   }
-  send.done = recv.done = true;
   world.cv.notify_all();
 }
+
+// Called with `lock` held on world.mu, for a request d that is matched and unclaimed: claims
+// the pair, copies with the mutex released, and marks both requests done.
+void copy_pair(World& world, std::unique_lock<std::mutex>& lock, Desc& d) {
+  DescPtr peer = d.peer;
+  Desc& send = d.is_send ? d : *peer;
+  Desc& recv = d.is_send ? *peer : d;
+  send.claimed = recv.claimed = true;
+  lock.unlock();
+  std::memcpy(recv.recv_data, send.send_data, send.nbytes);
+  lock.lock();
+  send.done = recv.done = true;
+  send.peer.reset();  // break the send <-> receive cycle
+  recv.peer.reset();
+  world.cv.notify_all();
+}
+
+bool copy_pending(const Desc& d) { return !d.done && d.peer && !d.claimed; }
 
 bool matches(const Desc& send, const Desc& recv) {
   return send.context == recv.context && send.src == recv.src && send.dst == recv.dst &&
@@ -195,14 +230,19 @@ class ThreadRequest : public RequestImpl {
         me_(my_world_rank),
         scope_(std::move(scope)) {}
 
+  // An unmatched request is withdrawn; a matched one is delivered first (as if it had been
+  // waited for), and one whose copy another rank is making waits for that copy to end.
   ~ThreadRequest() override {
-    std::lock_guard<std::mutex> lock(world_->mu);
+    std::unique_lock<std::mutex> lock(world_->mu);
+    if (copy_pending(*desc_)) copy_pair(*world_, lock, *desc_);
+    while (!desc_->done && desc_->claimed) world_->cv.wait(lock);
     if (!desc_->done) unlink(*world_, desc_);
   }
 
   bool test() override {
-    std::lock_guard<std::mutex> lock(world_->mu);
-    if (!desc_->done && world_->aborted()) throw_aborted();
+    std::unique_lock<std::mutex> lock(world_->mu);
+    if (copy_pending(*desc_)) copy_pair(*world_, lock, *desc_);
+    if (!desc_->done && !desc_->claimed && world_->aborted()) throw_aborted();
     if (desc_->done && !desc_->error.empty()) throw mlsys::Error(desc_->error);
     return desc_->done;
   }
@@ -219,12 +259,20 @@ class ThreadRequest : public RequestImpl {
       act.what = describe_wait(*desc_, scope_);
       act.since = start;
       while (!desc_->done) {
+        if (copy_pending(*desc_)) {
+          copy_pair(*world_, lock, *desc_);
+          continue;
+        }
+        if (desc_->claimed) {  // the peer is copying: done within a memcpy
+          world_->cv.wait(lock);
+          continue;
+        }
         if (world_->aborted()) {
           act.state = State::Running;
           throw_aborted();
         }
         if (world_->cv.wait_until(lock, until) == std::cv_status::timeout && !desc_->done &&
-            !world_->aborted()) {
+            !desc_->peer && !world_->aborted()) {
           std::ostringstream os;
           os << "pa3::" << desc_->op << ": deadline of " << seconds << " s exceeded: rank "
              << (desc_->is_send ? desc_->src : desc_->dst) << " waited ";
@@ -292,7 +340,7 @@ class ThreadBackend : public Backend {
       if (it != box.recvs.end()) {
         DescPtr r = *it;
         box.recvs.erase(it);
-        complete(*world_, *d, *r);
+        match(*world_, d, r);
       } else {
         box.sends.push_back(d);
       }
@@ -312,7 +360,7 @@ class ThreadBackend : public Backend {
       if (it != box.sends.end()) {
         DescPtr s = *it;
         box.sends.erase(it);
-        complete(*world_, *s, *d);
+        match(*world_, s, d);
       } else {
         box.recvs.push_back(d);
       }

@@ -89,21 +89,25 @@ void ring_reduce_scatter(Communicator& comm, const mlsys::Tensor& in, const mlsy
     return;
   }
   const int right = ring(r, 1, p), left = ring(r, -1, p);
-  Chunk send_chunk = chunk_of(n, p, ring(r, -1, p));
-  mlsys::Tensor partial = x.slice(0, send_chunk.begin, send_chunk.end());  // step 0: own input
+  // Two receive buffers used in turn: the partial sum received at step s is sent at step s+1
+  // while step s+1 receives into the other one. (Chunk 0 is the largest chunk.)
+  const int64_t biggest = chunk_of(n, p, 0).size;
+  mlsys::Tensor buffers[2] = {mlsys::empty({biggest}), mlsys::empty({biggest})};
+  const Chunk first = chunk_of(n, p, ring(r, -1, p));
+  mlsys::Tensor partial = x.slice(0, first.begin, first.end());  // step 0: my own input
   for (int s = 0; s < p - 1; ++s) {
-    const Chunk recv_chunk = chunk_of(n, p, ring(r, -s - 2, p));
-    mlsys::Tensor received = mlsys::empty({recv_chunk.size});
+    const Chunk chunk = chunk_of(n, p, ring(r, -s - 2, p));
+    mlsys::Tensor received = buffers[s % 2].slice(0, 0, chunk.size);
     comm.sendrecv(partial, right, received, left);
-    // partial sum of chunk r-s-2 = what the left neighbour summed + my own contribution
-    mlsys::Tensor sum = mlsys::empty({recv_chunk.size});
+    // Partial sum of this chunk = what the left neighbour summed + my own contribution. The
+    // last step's chunk is r - p = r, summed over all p ranks: it goes straight into out.
+    mlsys::Tensor sum = s == p - 2 ? y : received;
     const float* a = received.data<float>();
-    const float* b = x.data<float>() + recv_chunk.begin;
+    const float* b = x.data<float>() + chunk.begin;
     float* c = sum.data<float>();
-    for (int64_t i = 0; i < recv_chunk.size; ++i) c[i] = a[i] + b[i];
+    for (int64_t i = 0; i < chunk.size; ++i) c[i] = a[i] + b[i];
     partial = sum;
   }
-  y.copy_(partial);  // chunk r - p = r, summed over all p ranks
   // END SOLUTION
 }
 
