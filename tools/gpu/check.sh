@@ -11,7 +11,9 @@
 #                test executables, small shapes only (SANITIZE_FILTER below), all four tools
 #      warm-up   the grader on the reference solutions without benchmarks: builds its cache
 #                (these three run at the same time: none of them measures time)
-#   3. bench     pa2_gpu_bench and common_bench, alone on the machine, JSON kept
+#   3. bench     pa2_gpu_bench and common_bench, alone on the machine, JSON kept; then
+#                pa3_bench (threads backend, p = 2 and 4, a core per rank: the all-reduce
+#                bandwidth against memcpy that a 2-core machine cannot measure; issue 10)
 #   4. grade     the grader on the reference solutions twice (as `./mlsys grade pa2 --solution`,
 #                but calling mlsys_grade directly: ./mlsys would try to install packages), every
 #                JSON kept; the second run grades the GPU items only (--only gpu: the CPU tiers
@@ -210,6 +212,7 @@ if [ -z "${SKIP_ALL:-}" ]; then
   step steps 200 steps.txt -- bash -c grade_steps
   step bench 120 bench.txt -- bash -c "'$B/pa2_kernels/bench/pa2_gpu_bench' --json '$W/bench/pa2_gpu_bench.json' &&
     '$B/common/bench/common_bench' --json '$W/bench/common_bench.json'"
+  step pa3-bench 60 pa3-bench.txt -- bash -c "'$B/pa3_parallelism/pa3_bench' --json '$W/bench/pa3_bench.json'"
   step grade2 150 grade2.txt -- bash -c "grade_run run2 --only gpu"
 fi
 
