@@ -271,11 +271,14 @@ def configure(args, solution: bool = False, pip_modules: Sequence[str] = ("numpy
     # The Python that runs this CLI is the one the modules are built for and pytest runs with
     # (Python3_EXECUTABLE too: the grader's tests look for that package name).
     py = ["-DPython_EXECUTABLE=" + sys.executable, "-DPython3_EXECUTABLE=" + sys.executable]
-    cfg = ["cmake", "--preset", preset, "-B", show_path(bdir)] + py
+    # --no-warn-unused-cli: a student repository has no grader tests, which alone read
+    # Python3_EXECUTABLE; CMake would warn about it on every first configure.
+    cfg = ["cmake", "--no-warn-unused-cli", "--preset", preset, "-B", show_path(bdir)] + py
     if getattr(args, "student_in_solution_dir", False):
         # Staff gate: build the student files in the solution build folder, so that only the
         # student files and what links them are rebuilt (a second full build would double CI).
-        cfg = ["cmake", "--preset", "solution", "-B", show_path(bdir), "-DMLSYS_SOLUTIONS=OFF"] + py
+        cfg = ["cmake", "--no-warn-unused-cli", "--preset", "solution", "-B", show_path(bdir),
+               "-DMLSYS_SOLUTIONS=OFF"] + py
     if getattr(args, "asan_solutions", False):
         cfg.append("-DMLSYS_SOLUTIONS=ON")
     cuda = getattr(args, "cuda", None)

@@ -168,6 +168,7 @@ int pa3_train_3d(int argc, char** argv) {
       }
       std::printf("  (blocks per stage; stage 0 also the embedding, stage %d the head)\n",
                   g.pp - 1);
+      std::fflush(stdout);  // before any rank's error on stderr (mpirun forwards both)
       csv = std::fopen(csv_path.c_str(), "w");
       if (csv == nullptr) throw mlsys::Error("pa3_train: cannot write the CSV log " + csv_path);
       std::fprintf(csv, "step,loss,tokens_per_s,bubble,rank0_live_bytes,rank0_peak_bytes\n");

@@ -232,6 +232,7 @@ int main(int argc, char** argv) {
                   (long long)config.n_embd, config.tie_embeddings ? "tied" : "untied",
                   (long long)B, (long long)(B / N), (long long)options.num_micro,
                   trainer.buckets().size());
+      std::fflush(stdout);  // before any rank's error on stderr (mpirun forwards both)
       report.open(csv_path);
     }
     for (int64_t s = 0; s < steps; ++s) {
