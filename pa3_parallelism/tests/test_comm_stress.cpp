@@ -19,6 +19,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -76,13 +78,13 @@ std::string check_bytes(const unsigned char* p, size_t n, int id) {
   for (size_t w = 0; 8 * w < n; ++w) {
     uint64_t v = word_of(id, w);
     size_t len = std::min<size_t>(8, n - 8 * w);
-    if (std::memcmp(p + 8 * w, &v, len) == 0) continue;
-    unsigned char want[8];
+    unsigned char got[8], want[8];
+    std::memcpy(got, p + 8 * w, len);  // one read (a broken runtime may still be writing)
     std::memcpy(want, &v, 8);
     for (size_t b = 0; b < len; ++b) {
-      if (p[8 * w + b] == want[b]) continue;
+      if (got[b] == want[b]) continue;
       std::ostringstream os;
-      os << "byte " << 8 * w + b << " of " << n << " is " << int(p[8 * w + b]) << ", expected "
+      os << "byte " << 8 * w + b << " of " << n << " is " << int(got[b]) << ", expected "
          << int(want[b]);
       return os.str();
     }
@@ -272,7 +274,15 @@ class RankRun {
       if (s.style == Side::Wait) {
         s.req.wait();
       } else {
-        while (!s.req.test()) std::this_thread::yield();
+        // The runtime's deadline bounds blocking calls, not a test() loop: bound it here.
+        const auto give_up = std::chrono::steady_clock::now() +
+                             std::chrono::duration<double>(pa3::deadline());
+        while (!s.req.test()) {
+          if (std::chrono::steady_clock::now() > give_up)
+            fail(*s.msg, "test() still false after the deadline of " +
+                             std::to_string(pa3::deadline()) + " s");
+          std::this_thread::yield();
+        }
       }
       if (!s.req.test()) fail(*s.msg, "test() is false after completion");
     } catch (const mlsys::Error& e) {
@@ -401,20 +411,20 @@ void run_stress(int p, uint64_t seed, int rounds) {
 // Release build: well under a second for all p. A broken copy protocol shows up as a wrong
 // byte, a missing error, a deadline error (a message never delivered) or a TSan report.
 TEST(CommStress, RandomTrafficDeliversEveryByte) {
-  pa3::ScopedDeadline deadline(30);
+  pa3::ScopedDeadline deadline(10);
   for (int p = 2; p <= 8; ++p) run_stress(p, 20261205 + static_cast<uint64_t>(p), 3);
 }
 
 // sendrecv with tensors around the full ring on both communicators, many times in a row: the
 // ring step of the collectives, where every rank copies its own incoming chunk.
 TEST(CommStress, TensorRingsOnBothCommunicators) {
-  pa3::ScopedDeadline deadline(30);
+  pa3::ScopedDeadline deadline(10);
   for (int p = 2; p <= 8; ++p) {
     pa3::run_ranks(p, [p](Communicator& world) {
       Communicator rev = world.split(0, p - 1 - world.rank());
       Rng rng(99 + static_cast<uint64_t>(p));
-      for (int step = 0; step < 12; ++step) {
-        const int64_t n = static_cast<int64_t>(rng.below(size_t{300000}));  // same on all ranks
+      for (int step = 0; step < 8; ++step) {
+        const int64_t n = static_cast<int64_t>(rng.below(size_t{200000}));  // same on all ranks
         const int tag = rng.below(kTags);
         for (Communicator* c : {&world, &rev}) {
           const int r = c->rank(), q = c->size();
@@ -431,5 +441,118 @@ TEST(CommStress, TensorRingsOnBothCommunicators) {
         }
       }
     });
+  }
+}
+
+// The receiver destroys, polls or waits on its request while the sender is copying into its
+// buffer: each must hold back until the copy is complete. In each trial half the ranks of the
+// ring enter wait() on their send (which claims the pair at once: it is matched and not copied
+// yet) after announcing it; their right neighbours see the announcement and go straight to
+// their receive. Which rank makes a copy is timing, so a trial may not hit the window; 24
+// trials of 4 MiB almost always do when the runtime is broken.
+TEST(CommStress, CopyInFlightHoldsBackTheReceiver) {
+  pa3::ScopedDeadline deadline(10);
+  for (int p : {2, 4}) {
+    std::vector<std::atomic<int>> entering(p);  // trial + 1 once a rank enters its send's wait
+    for (auto& e : entering) e.store(0);
+    pa3::run_ranks(p, [&](Communicator& comm) {
+      const int r = comm.rank(), right = (r + 1) % p, left = (r - 1 + p) % p;
+      for (int trial = 0; trial < 24; ++trial) {
+        const size_t n = (size_t{4} << 20) + 8 * trial + 3;
+        const int id_out = 100 * trial + r, id_in = 100 * trial + left;
+        std::vector<unsigned char> out(n), in(n, 0x5a);
+        fill(out.data(), n, id_out);
+        pa3::Request recv = comm.irecv_bytes(in.data(), n, left, trial % 4);
+        pa3::Request send = comm.isend_bytes(out.data(), n, right, trial % 4);
+        comm.barrier();  // every pair is matched, none is copied
+        const bool copier = (r + trial) % 2 == 0;  // p is even: a copier's right is not one
+        if (copier) {
+          entering[r].store(trial + 1);
+          send.wait();
+        } else {
+          while (entering[left].load() != trial + 1) std::this_thread::yield();
+        }
+        const char* how[3] = {"destroyed", "polled with test()", "waited for"};
+        switch (trial % 3) {
+          case 0: recv = pa3::Request(); break;
+          case 1: while (!recv.test()) std::this_thread::yield(); break;
+          default: recv.wait(); break;
+        }
+        std::string bad = check_bytes(in.data(), n, id_in);
+        if (!bad.empty())
+          throw std::runtime_error("p = " + std::to_string(p) + ", trial " +
+                                   std::to_string(trial) + ", receive " + how[trial % 3] +
+                                   " while the sender copied: " + bad);
+        if (!copier) send.wait();
+      }
+    });
+  }
+}
+
+// A rank throws while every pair around the ring is matched and not yet copied, large and
+// small: its requests' destructors deliver its two messages (or wait for the neighbour that is
+// copying), and every other rank learns of the failure from a blocking call, yet still gets
+// every byte of its matched messages, whether it waits on them before or after that abort.
+TEST(CommStress, ThrowingRankStillDeliversItsMatchedPairs) {
+  pa3::ScopedDeadline deadline(10);
+  for (int p : {2, 3, 6}) {
+    for (int trial = 0; trial < 8; ++trial) {
+      const int thrower = trial % p;
+      const bool abort_first = (trial / 2) % 2 == 1;
+      std::vector<std::string> outcome(p);
+      std::atomic<int> past_barrier{0};
+      std::string error;
+      int failed = -1;
+      try {
+        pa3::run_ranks(p, [&](Communicator& comm) {
+          const int r = comm.rank(), right = (r + 1) % p, left = (r - 1 + p) % p;
+          const size_t n = trial % 2 == 0 ? (size_t{3} << 20) + 5 : 1 + 7 * trial;
+          std::vector<unsigned char> out(n), in(n, 0x5a);
+          fill(out.data(), n, 10 * trial + r);
+          pa3::Request recv = comm.irecv_bytes(in.data(), n, left, 5);
+          pa3::Request send = comm.isend_bytes(out.data(), n, right, 5);
+          comm.barrier();
+          // A rank leaves the barrier before the slowest one; had it thrown then, that one
+          // would (rightly) abort in the barrier. So the thrower waits until all are past it.
+          past_barrier.fetch_add(1);
+          if (r == thrower) {
+            while (past_barrier.load() < p) std::this_thread::yield();
+            throw std::runtime_error("planned failure");
+          }
+          auto wait_for_abort = [&] {
+            std::vector<unsigned char> never(4);
+            try {
+              comm.recv_bytes(never.data(), 4, left, 6);  // nobody sends this
+              outcome[r] += "no abort;";
+            } catch (const mlsys::Error& e) {
+              bool aborted = std::string(e.what()).find("aborted because rank " +
+                                                        std::to_string(thrower) + " failed") !=
+                             std::string::npos;
+              outcome[r] += aborted ? "aborted;" : std::string(e.what()) + ";";
+            }
+          };
+          if (abort_first) wait_for_abort();
+          if (trial % 3 == 0) {
+            recv.wait();
+            send.wait();
+          } else {
+            send.wait();
+            recv.wait();
+          }
+          std::string bad = check_bytes(in.data(), n, 10 * trial + left);
+          outcome[r] += bad.empty() ? "delivered;" : "wrong data: " + bad + ";";
+          if (!abort_first) wait_for_abort();
+        });
+      } catch (const pa3::RankFailed& e) {
+        failed = e.rank();
+        error = e.what();
+      }
+      SCOPED_TRACE("p = " + std::to_string(p) + ", trial " + std::to_string(trial));
+      EXPECT_EQ(failed, thrower);
+      EXPECT_NE(error.find("planned failure"), std::string::npos) << error;
+      const std::string want = abort_first ? "aborted;delivered;" : "delivered;aborted;";
+      for (int r = 0; r < p; ++r)
+        if (r != thrower) EXPECT_EQ(outcome[r], want) << "rank " << r;
+    }
   }
 }
