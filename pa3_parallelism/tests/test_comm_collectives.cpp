@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "mlsys/tensor.h"
+#include "pa3/backend.h"
 #include "pa3/comm.h"
 
 using mlsys::Tensor;
@@ -245,5 +246,30 @@ TEST(NativeCollectivesDtype, GatherAndBroadcastInt64) {
     Tensor b = mlsys::from_vector<int64_t>({int64_t{comm.rank()} * 10 + 1}, {1});
     comm.native_broadcast(b, 2);
     EXPECT_EQ(b.item_int(), 21);
+  });
+}
+
+// The scopes are opened by the Backend's collectives themselves, so a call that reaches them
+// without Communicator::native_* (comm.backend(), or a cast of the Communicator) is counted
+// under native_* too: the Task 1 tests' check that no native collective was used relies on it.
+TEST(NativeCollectivesScope, CountedWhenTheBackendIsCalledDirectly) {
+  const int p = 3;
+  const int64_t n = 10;  // chunks 4, 3, 3
+  pa3::run_ranks(p, [&](Communicator& comm) {
+    const int r = comm.rank();
+    pa3::Backend& b = comm.backend();
+    std::vector<float> x(n, 1.f), out(chunk_size(n, p, r)), all(n);
+    b.all_reduce_sum(x.data(), n, pa3::ElemType::Float32);
+    b.reduce_scatter_sum(x.data(), out.data(), n, pa3::ElemType::Float32);
+    b.all_gather(out.data(), all.data(), n, pa3::ElemType::Float32);
+    b.broadcast(all.data(), 4 * n, 0);
+    const pa3::CommStats s = comm.stats();
+    const uint64_t c_r = chunk_size(n, p, r), c_next = chunk_size(n, p, (r + 1) % p);
+    EXPECT_EQ(s.sent_in_scope("native_all_reduce").bytes, 4 * (2 * n - c_r - c_next));
+    EXPECT_EQ(s.sent_in_scope("native_reduce_scatter").bytes, 4 * (n - c_r));
+    EXPECT_EQ(s.sent_in_scope("native_all_gather").bytes, 4 * (n - c_next));
+    EXPECT_EQ(s.sent_in_scope("native_broadcast").messages, r == p - 1 ? 0u : 1u);
+    EXPECT_EQ(s.sent.messages, 2u * (p - 1) + 2u * (p - 1) + (r == p - 1 ? 0u : 1u));
+    EXPECT_EQ(b.current_scope(), "") << "a scope was left open";
   });
 }

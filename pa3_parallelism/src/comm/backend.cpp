@@ -7,6 +7,8 @@
 #include <memory>
 #include <sstream>
 
+#include "comm_internal.h"
+
 namespace pa3 {
 
 const char* to_string(ElemType type) {
@@ -273,6 +275,7 @@ void Backend::ring_all_gather_inplace(unsigned char* data, int64_t n, size_t ele
 
 void Backend::all_reduce_sum(void* data, int64_t n, ElemType type) {
   const char* op = "native_all_reduce";
+  detail::NativeScope scope(*this, op);
   check_consistent({CollectiveKind::AllReduce, static_cast<int32_t>(type), n, -1, 0, 0}, op);
   if (type == ElemType::Float32)
     ring_reduce_scatter_inplace(static_cast<float*>(data), n, op);
@@ -284,6 +287,7 @@ void Backend::all_reduce_sum(void* data, int64_t n, ElemType type) {
 
 void Backend::reduce_scatter_sum(const void* in, void* out, int64_t n, ElemType type) {
   const char* op = "native_reduce_scatter";
+  detail::NativeScope scope(*this, op);
   check_consistent({CollectiveKind::ReduceScatter, static_cast<int32_t>(type), n, -1, 0, 0}, op);
   const size_t es = elem_size(type);
   unsigned char* work = scratch(kWork, static_cast<size_t>(n) * es);
@@ -298,6 +302,7 @@ void Backend::reduce_scatter_sum(const void* in, void* out, int64_t n, ElemType 
 
 void Backend::all_gather(const void* in, void* out, int64_t n, ElemType type) {
   const char* op = "native_all_gather";
+  detail::NativeScope scope(*this, op);
   check_consistent({CollectiveKind::AllGather, static_cast<int32_t>(type), n, -1, 0, 0}, op);
   const size_t es = elem_size(type);
   Chunk mine = chunk_of(n, size(), rank());
@@ -309,6 +314,7 @@ void Backend::all_gather(const void* in, void* out, int64_t n, ElemType type) {
 // A chain along the ring: root -> root+1 -> ... -> root-1.
 void Backend::broadcast(void* data, size_t nbytes, int root) {
   const char* op = "native_broadcast";
+  detail::NativeScope scope(*this, op);
   check_consistent({CollectiveKind::Broadcast, static_cast<int32_t>(ElemType::Bytes),
                     static_cast<int64_t>(nbytes), root, 0, 0},
                    op);

@@ -1,5 +1,6 @@
 // Communicator: checks every argument (so that both backends give the same errors), counts
-// point-to-point traffic, opens a scope for each native collective and forwards to the Backend.
+// point-to-point traffic and forwards to the Backend (whose collectives open their native_*
+// scopes themselves).
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
@@ -117,16 +118,6 @@ void check_array(const char* op, const char* arg, const void* p, int64_t n) {
 size_t tensor_bytes(const mlsys::Tensor& t) {
   return static_cast<size_t>(t.numel()) * mlsys::dtype_size(t.dtype());
 }
-
-// Opens the scope named after a native collective for the duration of the call.
-class OpScope {
- public:
-  OpScope(Backend& b, const char* name) : b_(b) { b_.push_scope(name); }
-  ~OpScope() { b_.pop_scope(); }
-
- private:
-  Backend& b_;
-};
 
 }  // namespace
 
@@ -268,7 +259,6 @@ void Communicator::native_all_reduce(const mlsys::Tensor& t) const {
   const char* op = "native_all_reduce";
   Backend& b = checked(op);
   check_float32(op, "t", t);
-  OpScope scope(b, op);
   b.all_reduce_sum(t.raw_data(), t.numel(), ElemType::Float32);
 }
 
@@ -281,7 +271,6 @@ void Communicator::native_reduce_scatter(const mlsys::Tensor& in, const mlsys::T
   if (out.numel() != mine.size)
     fail(op, cat("argument 'out' must have chunk_of(n=", in.numel(), ", p=", b.size(), ", rank=",
                  b.rank(), ").size = ", mine.size, " elements, got ", out.describe()));
-  OpScope scope(b, op);
   b.reduce_scatter_sum(in.raw_data(), out.raw_data(), in.numel(), ElemType::Float32);
 }
 
@@ -298,7 +287,6 @@ void Communicator::native_all_gather(const mlsys::Tensor& in, const mlsys::Tenso
     fail(op, cat("argument 'in' must have chunk_of(n=", out.numel(), ", p=", b.size(), ", rank=",
                  b.rank(), ").size = ", mine.size, " elements (n = out.numel()), got ",
                  in.describe()));
-  OpScope scope(b, op);
   b.all_gather(in.raw_data(), out.raw_data(), out.numel(), elem_type_of(in.dtype()));
 }
 
@@ -308,7 +296,6 @@ void Communicator::native_broadcast(const mlsys::Tensor& t, int root) const {
   check_tensor(op, "t", t);
   if (root < 0 || root >= b.size())
     fail(op, cat("argument 'root' must be a rank in 0..", b.size() - 1, ", got ", root));
-  OpScope scope(b, op);
   b.broadcast(t.raw_data(), tensor_bytes(t), root);
 }
 
@@ -317,7 +304,6 @@ template <typename T>
 void all_reduce_array(Backend& b, T* data, int64_t n) {
   const char* op = "native_all_reduce";
   check_array(op, "data", data, n);
-  OpScope scope(b, op);
   b.all_reduce_sum(data, n, sizeof(T) == 4 ? ElemType::Float32 : ElemType::Float64);
 }
 
@@ -326,7 +312,6 @@ void reduce_scatter_array(Backend& b, const T* in, T* out, int64_t n) {
   const char* op = "native_reduce_scatter";
   check_array(op, "in", in, n);
   check_array(op, "out", out, chunk_of(std::max<int64_t>(n, 0), b.size(), b.rank()).size);
-  OpScope scope(b, op);
   b.reduce_scatter_sum(in, out, n, sizeof(T) == 4 ? ElemType::Float32 : ElemType::Float64);
 }
 
@@ -335,7 +320,6 @@ void all_gather_array(Backend& b, const T* in, T* out, int64_t n) {
   const char* op = "native_all_gather";
   check_array(op, "out", out, n);
   check_array(op, "in", in, chunk_of(n, b.size(), b.rank()).size);
-  OpScope scope(b, op);
   b.all_gather(in, out, n, sizeof(T) == 4 ? ElemType::Float32 : ElemType::Float64);
 }
 }  // namespace
@@ -364,7 +348,6 @@ void Communicator::native_broadcast(void* data, size_t nbytes, int root) const {
   if (data == nullptr && nbytes > 0) fail(op, cat("argument 'data' is null but nbytes = ", nbytes));
   if (root < 0 || root >= b.size())
     fail(op, cat("argument 'root' must be a rank in 0..", b.size() - 1, ", got ", root));
-  OpScope scope(b, op);
   b.broadcast(data, nbytes, root);
 }
 

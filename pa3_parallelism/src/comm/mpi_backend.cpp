@@ -189,6 +189,7 @@ class MpiBackend : public Backend {
 
   void all_reduce_sum(void* data, int64_t n, ElemType type) override {
     const char* op = "native_all_reduce";
+    detail::NativeScope scope(*this, op);
     check_consistent({CollectiveKind::AllReduce, static_cast<int32_t>(type), n, -1, 0, 0}, op);
     MPI_Request req;
     check_mpi(MPI_Iallreduce(MPI_IN_PLACE, data, checked_count(n, op), mpi_type(type), MPI_SUM,
@@ -200,6 +201,7 @@ class MpiBackend : public Backend {
 
   void reduce_scatter_sum(const void* in, void* out, int64_t n, ElemType type) override {
     const char* op = "native_reduce_scatter";
+    detail::NativeScope scope(*this, op);
     check_consistent({CollectiveKind::ReduceScatter, static_cast<int32_t>(type), n, -1, 0, 0}, op);
     checked_count(n, op);
     std::vector<int> counts(size_);
@@ -213,6 +215,7 @@ class MpiBackend : public Backend {
 
   void all_gather(const void* in, void* out, int64_t n, ElemType type) override {
     const char* op = "native_all_gather";
+    detail::NativeScope scope(*this, op);
     check_consistent({CollectiveKind::AllGather, static_cast<int32_t>(type), n, -1, 0, 0}, op);
     checked_count(n, op);
     // Gathered as bytes: any dtype works.
@@ -236,6 +239,7 @@ class MpiBackend : public Backend {
 
   void broadcast(void* data, size_t nbytes, int root) override {
     const char* op = "native_broadcast";
+    detail::NativeScope scope(*this, op);
     check_consistent({CollectiveKind::Broadcast, static_cast<int32_t>(ElemType::Bytes),
                       static_cast<int64_t>(nbytes), root, 0, 0},
                      op);
