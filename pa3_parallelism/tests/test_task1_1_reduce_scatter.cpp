@@ -2,6 +2,9 @@
 // On p = 1, 2, 3, 4, 5, 8 ranks and n = 0, 1, p-1, an odd length and 100,003: each rank's chunk
 // against the float64 sum within the float32 rounding bound, `in` untouched, and the bytes and
 // messages each rank sent exactly as the ring sends them (n - |chunk r| elements, p-1 messages).
+// Every case then runs again with each message changed in transit (every element arrives
+// increased by a random delta; task1_util.h): the result must be built from the messages your
+// rank received.
 #include "task1_util.h"
 
 namespace {

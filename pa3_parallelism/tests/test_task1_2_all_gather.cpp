@@ -2,6 +2,9 @@
 // On p = 1, 2, 3, 4, 5, 8 ranks and n = 0, 1, p-1, an odd length and 100,003: every rank's out
 // is exactly every rank's chunk in rank order (float32, int32, int64), and the bytes and
 // messages each rank sent are exactly the ring's (n - |chunk r+1| elements, p-1 messages).
+// Every case then runs again with each message changed in transit (every element arrives
+// increased by a random delta; task1_util.h): the result must be built from the messages your
+// rank received.
 #include "task1_util.h"
 
 namespace {

@@ -4,6 +4,9 @@
 // the float32 rounding bound of the float64 sum, all ranks identical bit for bit, and each
 // rank's traffic exactly 2n - |chunk r| - |chunk r+1| elements in 2(p-1) messages
 // (= 2(p-1)/p n when p divides n).
+// Every case then runs again with each message changed in transit (every element arrives
+// increased by a random delta; task1_util.h): the result must be built from the messages your
+// rank received.
 #include "task1_util.h"
 
 namespace {

@@ -2,6 +2,9 @@
 // On p = 1, 2, 3, 4, 5, 8 ranks, from every root: every rank ends with root's exact values
 // (float32, int32, int64; n = 0, 1, p-1, odd, 100,003), and each rank sends one full copy per
 // child of the binomial tree (p-1 messages in all).
+// Every case then runs again with each message changed in transit (every element arrives
+// increased by a random delta; task1_util.h): the result must be built from the messages your
+// rank received.
 #include "task1_util.h"
 
 namespace {
