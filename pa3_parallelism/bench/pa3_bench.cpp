@@ -425,25 +425,43 @@ void item_all_reduce() {
     }
     // The timed calls reduce the checked sums scaled by 2^-120 (never zeros, which a ring could
     // detect and skip): each call multiplies them by p = 4, exactly, and they are checked again
-    // after the timing.
+    // after the timing. Before each call every rank doubles one element of its own (a different
+    // one each call and rank), so no call's input is its previous output on every rank (a ring
+    // that caches its output and multiplies by p when it sees it again is wrong there): that
+    // element's sum becomes (p - 1 + 2)/p = 5/4 of what it would have been.
     for (int64_t i = 0; i < n; ++i) x[i] = std::ldexp(x[i], -120);
+    const int p = comm.size();
+    auto perturbed = [&](int call, int rank) { return 1 + 7 * (int64_t{call} * p + rank); };
     int calls = 0;
+    auto perturb = [&] { x[perturbed(calls, comm.rank())] *= 2.f; };
     mlsys::bench::Options o;
     o.warmup = 2;
     o.repeats = 10;
-    mlsys::bench::Stats s_ours =
-        mlsys::bench::time_cpu([&] { pa3::ring_all_reduce(comm, t); ++calls; }, o);
-    mlsys::bench::Stats s_ref = mlsys::bench::time_cpu([&] { comm.native_all_reduce(t); ++calls; },
-                                                       mlsys::bench::reference(o));
-    for (int64_t i = 0; i < n && calls <= 120; i += 9973) {
+    // expected = sum * factor * 4^calls * 2^-120; factor 1 or 5/4 (exact in float).
+    auto check = [&](int64_t i, float factor) {
       int64_t sum = 0;
-      for (int q = 0; q < comm.size(); ++q) sum += (i + q) % 5;
-      const float expect = std::ldexp(static_cast<float>(sum), -120 + 2 * calls);
+      for (int q = 0; q < p; ++q) sum += (i + q) % 5;
+      const float expect = std::ldexp(static_cast<float>(sum) * factor, -120 + 2 * calls);
       if (x[i] != expect)
         invalid("ring all-reduce of 16 MiB, after " + std::to_string(calls) + " timed calls: " +
                 "element " + std::to_string(i) + " is " + std::to_string(x[i] / expect) +
-                " times the sum");
-    }
+                (factor == 1.f ? " times the sum"
+                               : " times 5/4 of the sum (one rank doubled it before a call)"));
+    };
+    static_assert(kItemAllReduceRanks == 4, "the 5/4 of a doubled element assumes p = 4");
+    auto check_all = [&] {
+      for (int64_t i = 0; i < n && calls <= 120; i += 9973) check(i, 1.f);
+      for (int k = 0; k < calls && calls <= 120; ++k)
+        for (int q = 0; q < p; ++q) check(perturbed(k, q), 1.25f);
+    };
+    // Checked right after the ring's calls too: the native calls that follow would sum the
+    // ranks' different values into the right ones again.
+    mlsys::bench::Stats s_ours = mlsys::bench::time_cpu(
+        [&] { perturb(); pa3::ring_all_reduce(comm, t); ++calls; }, o);
+    check_all();
+    mlsys::bench::Stats s_ref = mlsys::bench::time_cpu(
+        [&] { perturb(); comm.native_all_reduce(t); ++calls; }, mlsys::bench::reference(o));
+    check_all();
     if (comm.rank() == 0) {
       ours = s_ours;
       ref = s_ref;
