@@ -172,7 +172,9 @@ def test_hostile_submission_scores_as_stated(env, name):
     task_ids = ["1.1", "1.2", "1.3", "1.4"] if s["task"].startswith("1.") else [s["task"]]
     g = grade_attack(env, name, task_ids, performance="performance" in s)
     assert g.rc == 0, g.log
-    assert g.score == s["score"], (g.failed(), [(p["id"], p["points"], p["reason"]) for p in g.record["performance"]])
+    # A score of split case points (e.g. 1/6 of a group) is stated to 2 decimals in pa3.json.
+    assert g.score == pytest.approx(s["score"], abs=0.005), \
+        (g.score, g.failed(), [(p["id"], p["points"], p["reason"]) for p in g.record["performance"]])
     for item, reason in s.get("performance", {}).items():
         p = [p for p in g.record["performance"] if p["id"] == item][0]
         assert p["points"] == 0 and reason in p["reason"] + p.get("output", ""), p
