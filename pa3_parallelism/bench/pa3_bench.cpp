@@ -232,7 +232,7 @@ void print_targets(const std::vector<ArRow>& rows) {
                 ring.p, static_cast<long long>(ring.bytes >> 20),
                 native ? ring.busbw / native->busbw : 0.0);
     if (ring.backend == "mpi" && ring.p == 2) std::printf(" (target >= 0.7)");
-    if (ring.backend == "threads") std::printf(" (a good ring: about 0.7 or more)");
+    if (ring.backend == "threads") std::printf(" (a good ring: about 0.6 or more)");
     if (copy) std::printf(", ring busbw / memcpy bandwidth = %.2f", ring.busbw / copy->busbw);
     std::printf("\n");
   }
