@@ -113,7 +113,9 @@ struct CommStats {
 
 // The handle of an isend/irecv. wait() blocks (with the deadline) until the operation is
 // complete and throws if it failed; test() says whether it is complete without blocking.
-// A request destroyed before it completed is cancelled (its peer will then wait in vain).
+// A request destroyed before it completed is cancelled if its message was not matched yet
+// (its peer will then wait in vain); on the threads backend, one whose message was already
+// matched delivers it first. Either way, wait for your requests.
 // The buffer of an isend/irecv must stay valid until wait() returns (a Tensor's storage is
 // kept alive by the request).
 class Request {
