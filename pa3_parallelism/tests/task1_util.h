@@ -382,14 +382,20 @@ inline void expect_changed(const std::string& what, int delta, const std::vector
   mlsys::test::record_exact(what + " less delta per message", recorded);
 }
 
-inline void check_reduce_scatter_changed(int p, mlsys::Shape shape, uint64_t seed) {
-  const int64_t n = mlsys::numel(shape);
-  const std::string what = where("ring_reduce_scatter", p, n) + " messages changed in transit";
+// The sum over ranks 0..p-1 of integer_input(r, n, seed), exact in float64.
+inline std::vector<double> integer_sum(int p, int64_t n, uint64_t seed) {
   std::vector<double> sum(n, 0.0);
   for (int r = 0; r < p; ++r) {
     const std::vector<float> x = integer_input(r, n, seed);
     for (int64_t i = 0; i < n; ++i) sum[i] += x[i];
   }
+  return sum;
+}
+
+inline void check_reduce_scatter_changed(int p, mlsys::Shape shape, uint64_t seed) {
+  const int64_t n = mlsys::numel(shape);
+  const std::string what = where("ring_reduce_scatter", p, n) + " messages changed in transit";
+  const std::vector<double> sum = integer_sum(p, n, seed);
   const int delta = random_delta();
   std::vector<Tensor> got =
       run_changed(what, p, mlsys::DType::Float32, delta, [&](pa3::Communicator& comm) {
@@ -433,11 +439,7 @@ inline void check_all_gather_changed(int p, int64_t n, mlsys::DType dtype, uint6
 inline void check_all_reduce_changed(int p, mlsys::Shape shape, uint64_t seed) {
   const int64_t n = mlsys::numel(shape);
   const std::string what = where("ring_all_reduce", p, n) + " messages changed in transit";
-  std::vector<double> sum(n, 0.0);
-  for (int r = 0; r < p; ++r) {
-    const std::vector<float> x = integer_input(r, n, seed);
-    for (int64_t i = 0; i < n; ++i) sum[i] += x[i];
-  }
+  const std::vector<double> sum = integer_sum(p, n, seed);
   const int delta = random_delta();
   std::vector<Tensor> got =
       run_changed(what, p, mlsys::DType::Float32, delta, [&](pa3::Communicator& comm) {
