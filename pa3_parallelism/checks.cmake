@@ -6,7 +6,7 @@
 #   - pa3_train --dp 2 --zero 1, threads and MPI, equal to pa3_train --single (one process)
 #     bit for bit (staff builds only: they need every task solved);
 #   - bad input across the runtime, the given checks of the student files and the engine
-#     (pa3_bad_input_tests).
+#     (pa3_bad_input_tests), and malformed pa3_train / pa3_train_single options.
 # Kept few and small: CI has 2 cores (each mpirun test takes a few seconds).
 
 # ---- bad input ---------------------------------------------------------------------------
@@ -44,6 +44,12 @@ if(PA3_HAVE_MPI)
                   "pa3;task5;task6;task7;mpi")
   endif()
 endif()
+
+# ---- pa3_train: malformed option values are refused (exit 2, the option named) -------------
+add_test(NAME pa3_train_bad_arguments
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/tests/train_bad_args.sh $<TARGET_FILE:pa3_train>
+          $<TARGET_FILE:pa3_train_single>)
+set_tests_properties(pa3_train_bad_arguments PROPERTIES LABELS "pa3;example" TIMEOUT 60)
 
 # ---- pa3_train: --dp 2 --zero 1 == --single ------------------------------------------------
 if(MLSYS_SOLUTIONS)

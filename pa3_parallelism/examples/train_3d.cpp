@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "mlsys/error.h"
 #include "mlsys/memory_stats.h"
 #include "pa3/comm.h"
@@ -76,51 +77,53 @@ int pa3_train_3d(int argc, char** argv) {
   options.grid = {1, 1, 1};
   int64_t steps = 200, B = 16, log_every = 10, sample_chars = 300;
   float temperature = 0.8f;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "pa3_train: %s needs a value\n", arg.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (arg == "--backend") backend = value();
-    else if (arg == "--dp") options.grid.dp = std::atoi(value());
-    else if (arg == "--tp") options.grid.tp = std::atoi(value());
-    else if (arg == "--pp") options.grid.pp = std::atoi(value());
-    else if (arg == "--schedule") options.schedule = value();
-    else if (arg == "--micro-batches") options.num_micro = std::atoll(value());
-    else if (arg == "--stages") {
-      std::stringstream list(value());
-      std::string item;
-      while (std::getline(list, item, ',')) options.stage_layers.push_back(std::atoll(item.c_str()));
-    } else if (arg == "--zero") {
-      if (std::string(value()) != "1") {
-        std::fprintf(stderr, "pa3_train: with --tp/--pp the DP axis always runs ZeRO-1\n");
+  try {
+    pa3ex::Args args("pa3_train", argc, argv);
+    while (args.next()) {
+      const std::string& arg = args.flag();
+      if (arg == "--backend") backend = args.text();
+      else if (arg == "--dp") options.grid.dp = static_cast<int>(args.integer(1));
+      else if (arg == "--tp") options.grid.tp = static_cast<int>(args.integer(1));
+      else if (arg == "--pp") options.grid.pp = static_cast<int>(args.integer(1));
+      else if (arg == "--schedule") options.schedule = args.text();
+      else if (arg == "--micro-batches") options.num_micro = args.integer(1);
+      else if (arg == "--stages") {
+        std::stringstream list(args.text());
+        std::string item;
+        while (std::getline(list, item, ',')) {
+          char* end = nullptr;
+          const long long layers = std::strtoll(item.c_str(), &end, 10);
+          if (item.empty() || *end != '\0' || layers < 0)
+            args.fail("expects a comma-separated list of block counts, got item '" + item + "'");
+          options.stage_layers.push_back(layers);
+        }
+      } else if (arg == "--zero") {
+        if (args.integer(0) != 1) args.fail("must be 1: with --tp/--pp the DP axis runs ZeRO-1");
+      } else if (arg == "--steps") steps = args.integer(1);
+      else if (arg == "--batch") B = args.integer(1);
+      else if (arg == "--seq") config.block_size = args.integer(1);
+      else if (arg == "--layers") config.n_layer = args.integer(1);
+      else if (arg == "--heads") config.n_head = args.integer(1);
+      else if (arg == "--embd") config.n_embd = args.integer(1);
+      else if (arg == "--lr") options.adamw.lr = args.positive();
+      else if (arg == "--tied") config.tie_embeddings = true;
+      else if (arg == "--log-every") log_every = args.integer(1);
+      else if (arg == "--csv") csv_path = args.text();
+      else if (arg == "--sample") sample_chars = args.integer(0);
+      else if (arg == "--temperature") temperature = args.positive();
+      else if (arg == "--seed") options.model_seed = static_cast<uint64_t>(args.integer(0));
+      else if (arg == "--help" || arg == "-h") {
+        usage3d();
+        return 0;
+      } else {
+        std::fprintf(stderr, "pa3_train: unknown argument %s (in 3D mode)\n", arg.c_str());
+        usage3d();
         return 2;
       }
-    } else if (arg == "--steps") steps = std::atoll(value());
-    else if (arg == "--batch") B = std::atoll(value());
-    else if (arg == "--seq") config.block_size = std::atoll(value());
-    else if (arg == "--layers") config.n_layer = std::atoll(value());
-    else if (arg == "--heads") config.n_head = std::atoll(value());
-    else if (arg == "--embd") config.n_embd = std::atoll(value());
-    else if (arg == "--lr") options.adamw.lr = std::strtof(value(), nullptr);
-    else if (arg == "--tied") config.tie_embeddings = true;
-    else if (arg == "--log-every") log_every = std::atoll(value());
-    else if (arg == "--csv") csv_path = value();
-    else if (arg == "--sample") sample_chars = std::atoll(value());
-    else if (arg == "--temperature") temperature = std::strtof(value(), nullptr);
-    else if (arg == "--seed") options.model_seed = std::strtoull(value(), nullptr, 10);
-    else if (arg == "--help" || arg == "-h") {
-      usage3d();
-      return 0;
-    } else {
-      std::fprintf(stderr, "pa3_train: unknown argument %s (in 3D mode)\n", arg.c_str());
-      usage3d();
-      return 2;
     }
+  } catch (const mlsys::Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
   }
   pa3::Dataset data;
   try {

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "mlsys/error.h"
 #include "mlsys/memory_stats.h"
 #include "pa3/comm.h"
@@ -124,42 +125,41 @@ int main(int argc, char** argv) {
   int64_t steps = 200, B = 16, log_every = 10, sample_chars = 300;
   float temperature = 0.8f;
   bool single = false;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "pa3_train: %s needs a value\n", arg.c_str());
-        std::exit(2);
+  try {
+    pa3ex::Args args("pa3_train", argc, argv);
+    while (args.next()) {
+      const std::string& arg = args.flag();
+      if (arg == "--backend") backend = args.text();
+      else if (arg == "--dp") dp = static_cast<int>(args.integer(1));
+      else if (arg == "--zero") options.zero = static_cast<int>(args.integer(0));
+      else if (arg == "--steps") steps = args.integer(1);
+      else if (arg == "--batch") B = args.integer(1);
+      else if (arg == "--seq") config.block_size = args.integer(1);
+      else if (arg == "--micro-batches") options.num_micro = args.integer(1);
+      else if (arg == "--bucket-kb") options.bucket_cap_bytes = 1024 * args.integer(1);
+      else if (arg == "--layers") config.n_layer = args.integer(1);
+      else if (arg == "--heads") config.n_head = args.integer(1);
+      else if (arg == "--embd") config.n_embd = args.integer(1);
+      else if (arg == "--lr") options.adamw.lr = args.positive();
+      else if (arg == "--tied") config.tie_embeddings = true;
+      else if (arg == "--log-every") log_every = args.integer(1);
+      else if (arg == "--csv") csv_path = args.text();
+      else if (arg == "--sample") sample_chars = args.integer(0);
+      else if (arg == "--temperature") temperature = args.positive();
+      else if (arg == "--seed") options.model_seed = static_cast<uint64_t>(args.integer(0));
+      else if (arg == "--single") single = true;
+      else if (arg == "--help" || arg == "-h") {
+        usage();
+        return 0;
+      } else {
+        std::fprintf(stderr, "pa3_train: unknown argument %s\n", arg.c_str());
+        usage();
+        return 2;
       }
-      return argv[++i];
-    };
-    if (arg == "--backend") backend = value();
-    else if (arg == "--dp") dp = std::atoi(value());
-    else if (arg == "--zero") options.zero = std::atoi(value());
-    else if (arg == "--steps") steps = std::atoll(value());
-    else if (arg == "--batch") B = std::atoll(value());
-    else if (arg == "--seq") config.block_size = std::atoll(value());
-    else if (arg == "--micro-batches") options.num_micro = std::atoll(value());
-    else if (arg == "--bucket-kb") options.bucket_cap_bytes = 1024 * std::atoll(value());
-    else if (arg == "--layers") config.n_layer = std::atoll(value());
-    else if (arg == "--heads") config.n_head = std::atoll(value());
-    else if (arg == "--embd") config.n_embd = std::atoll(value());
-    else if (arg == "--lr") options.adamw.lr = std::strtof(value(), nullptr);
-    else if (arg == "--tied") config.tie_embeddings = true;
-    else if (arg == "--log-every") log_every = std::atoll(value());
-    else if (arg == "--csv") csv_path = value();
-    else if (arg == "--sample") sample_chars = std::atoll(value());
-    else if (arg == "--temperature") temperature = std::strtof(value(), nullptr);
-    else if (arg == "--seed") options.model_seed = std::strtoull(value(), nullptr, 10);
-    else if (arg == "--single") single = true;
-    else if (arg == "--help" || arg == "-h") {
-      usage();
-      return 0;
-    } else {
-      std::fprintf(stderr, "pa3_train: unknown argument %s\n", arg.c_str());
-      usage();
-      return 2;
     }
+  } catch (const mlsys::Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
   }
   if (dp < 1 || B % (dp * options.num_micro) != 0 || log_every < 1) {
     std::fprintf(stderr, "pa3_train: --batch %lld must be a multiple of --dp %d times "

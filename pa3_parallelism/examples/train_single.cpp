@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 
+#include "args.h"
 #include "mlsys/error.h"
 #include "pa3/data.h"
 #include "pa3/train.h"
@@ -30,36 +31,35 @@ int main(int argc, char** argv) {
   options.steps = 200;
   int64_t log_every = 10, sample_chars = 300;
   float temperature = 0.8f;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> const char* {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "pa3_train_single: %s needs a value\n", arg.c_str());
-        std::exit(2);
+  try {
+    pa3ex::Args args("pa3_train_single", argc, argv);
+    while (args.next()) {
+      const std::string& arg = args.flag();
+      if (arg == "--steps") options.steps = args.integer(1);
+      else if (arg == "--batch") options.batch_size = args.integer(1);
+      else if (arg == "--seq") config.block_size = args.integer(1);
+      else if (arg == "--layers") config.n_layer = args.integer(1);
+      else if (arg == "--heads") config.n_head = args.integer(1);
+      else if (arg == "--embd") config.n_embd = args.integer(1);
+      else if (arg == "--micro") options.num_micro = args.integer(1);
+      else if (arg == "--lr") options.adamw.lr = args.positive();
+      else if (arg == "--tied") config.tie_embeddings = true;
+      else if (arg == "--log-every") log_every = args.integer(1);
+      else if (arg == "--sample") sample_chars = args.integer(0);
+      else if (arg == "--temperature") temperature = args.positive();
+      else if (arg == "--seed") options.model_seed = static_cast<uint64_t>(args.integer(0));
+      else if (arg == "--help" || arg == "-h") {
+        usage();
+        return 0;
+      } else {
+        std::fprintf(stderr, "pa3_train_single: unknown argument %s\n", arg.c_str());
+        usage();
+        return 2;
       }
-      return argv[++i];
-    };
-    if (arg == "--steps") options.steps = std::atoll(value());
-    else if (arg == "--batch") options.batch_size = std::atoll(value());
-    else if (arg == "--seq") config.block_size = std::atoll(value());
-    else if (arg == "--layers") config.n_layer = std::atoll(value());
-    else if (arg == "--heads") config.n_head = std::atoll(value());
-    else if (arg == "--embd") config.n_embd = std::atoll(value());
-    else if (arg == "--micro") options.num_micro = std::atoll(value());
-    else if (arg == "--lr") options.adamw.lr = std::strtof(value(), nullptr);
-    else if (arg == "--tied") config.tie_embeddings = true;
-    else if (arg == "--log-every") log_every = std::atoll(value());
-    else if (arg == "--sample") sample_chars = std::atoll(value());
-    else if (arg == "--temperature") temperature = std::strtof(value(), nullptr);
-    else if (arg == "--seed") options.model_seed = std::strtoull(value(), nullptr, 10);
-    else if (arg == "--help" || arg == "-h") {
-      usage();
-      return 0;
-    } else {
-      std::fprintf(stderr, "pa3_train_single: unknown argument %s\n", arg.c_str());
-      usage();
-      return 2;
     }
+  } catch (const mlsys::Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
   }
   try {
     const pa3::Dataset data = pa3::load_dataset();
