@@ -1,6 +1,7 @@
 // examples/args.h — the command-line reader of PA3's example programs (pa3_train,
-// pa3_train_single). Every value is checked: a missing or malformed one is an mlsys::Error
-// naming the program, the flag and what it got, never a silent 0 (as std::atoi would give).
+// pa3_train_single) and the options all of them take. Every value is checked: a missing or
+// malformed one is an mlsys::Error naming the program, the flag and what it got, never a
+// silent 0 (as std::atoi would give).
 #pragma once
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <string>
 
 #include "mlsys/error.h"
+#include "pa3/gpt.h"
 
 namespace pa3ex {
 
@@ -64,5 +66,37 @@ class Args {
   int i_ = 0;
   std::string flag_;
 };
+
+// Where the options every PA3 trainer takes go.
+struct CommonOptions {
+  pa3::GPTConfig& config;  // --seq --layers --heads --embd --tied
+  int64_t& steps;          // --steps
+  int64_t& batch;          // --batch
+  float& lr;               // --lr
+  uint64_t& seed;          // --seed
+  int64_t& log_every;      // --log-every
+  int64_t& sample_chars;   // --sample
+  float& temperature;      // --temperature
+};
+
+// Reads the current flag (and its value) when it is one of the common options; false when it
+// is not.
+inline bool read_common(Args& args, const CommonOptions& o) {
+  const std::string& f = args.flag();
+  if (f == "--steps") o.steps = args.integer(1);
+  else if (f == "--batch") o.batch = args.integer(1);
+  else if (f == "--seq") o.config.block_size = args.integer(1);
+  else if (f == "--layers") o.config.n_layer = args.integer(1);
+  else if (f == "--heads") o.config.n_head = args.integer(1);
+  else if (f == "--embd") o.config.n_embd = args.integer(1);
+  else if (f == "--tied") o.config.tie_embeddings = true;
+  else if (f == "--lr") o.lr = args.positive();
+  else if (f == "--seed") o.seed = static_cast<uint64_t>(args.integer(0));
+  else if (f == "--log-every") o.log_every = args.integer(1);
+  else if (f == "--sample") o.sample_chars = args.integer(0);
+  else if (f == "--temperature") o.temperature = args.positive();
+  else return false;
+  return true;
+}
 
 }  // namespace pa3ex

@@ -79,8 +79,11 @@ int pa3_train_3d(int argc, char** argv) {
   float temperature = 0.8f;
   try {
     pa3ex::Args args("pa3_train", argc, argv);
+    const pa3ex::CommonOptions common{config, steps, B, options.adamw.lr, options.model_seed,
+                                      log_every, sample_chars, temperature};
     while (args.next()) {
       const std::string& arg = args.flag();
+      if (pa3ex::read_common(args, common)) continue;
       if (arg == "--backend") backend = args.text();
       else if (arg == "--dp") options.grid.dp = static_cast<int>(args.integer(1));
       else if (arg == "--tp") options.grid.tp = static_cast<int>(args.integer(1));
@@ -99,19 +102,7 @@ int pa3_train_3d(int argc, char** argv) {
         }
       } else if (arg == "--zero") {
         if (args.integer(0) != 1) args.fail("must be 1: with --tp/--pp the DP axis runs ZeRO-1");
-      } else if (arg == "--steps") steps = args.integer(1);
-      else if (arg == "--batch") B = args.integer(1);
-      else if (arg == "--seq") config.block_size = args.integer(1);
-      else if (arg == "--layers") config.n_layer = args.integer(1);
-      else if (arg == "--heads") config.n_head = args.integer(1);
-      else if (arg == "--embd") config.n_embd = args.integer(1);
-      else if (arg == "--lr") options.adamw.lr = args.positive();
-      else if (arg == "--tied") config.tie_embeddings = true;
-      else if (arg == "--log-every") log_every = args.integer(1);
-      else if (arg == "--csv") csv_path = args.text();
-      else if (arg == "--sample") sample_chars = args.integer(0);
-      else if (arg == "--temperature") temperature = args.positive();
-      else if (arg == "--seed") options.model_seed = static_cast<uint64_t>(args.integer(0));
+      } else if (arg == "--csv") csv_path = args.text();
       else if (arg == "--help" || arg == "-h") {
         usage3d();
         return 0;

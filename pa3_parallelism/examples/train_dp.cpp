@@ -127,26 +127,17 @@ int main(int argc, char** argv) {
   bool single = false;
   try {
     pa3ex::Args args("pa3_train", argc, argv);
+    const pa3ex::CommonOptions common{config, steps, B, options.adamw.lr, options.model_seed,
+                                      log_every, sample_chars, temperature};
     while (args.next()) {
       const std::string& arg = args.flag();
+      if (pa3ex::read_common(args, common)) continue;
       if (arg == "--backend") backend = args.text();
       else if (arg == "--dp") dp = static_cast<int>(args.integer(1));
       else if (arg == "--zero") options.zero = static_cast<int>(args.integer(0));
-      else if (arg == "--steps") steps = args.integer(1);
-      else if (arg == "--batch") B = args.integer(1);
-      else if (arg == "--seq") config.block_size = args.integer(1);
       else if (arg == "--micro-batches") options.num_micro = args.integer(1);
       else if (arg == "--bucket-kb") options.bucket_cap_bytes = 1024 * args.integer(1);
-      else if (arg == "--layers") config.n_layer = args.integer(1);
-      else if (arg == "--heads") config.n_head = args.integer(1);
-      else if (arg == "--embd") config.n_embd = args.integer(1);
-      else if (arg == "--lr") options.adamw.lr = args.positive();
-      else if (arg == "--tied") config.tie_embeddings = true;
-      else if (arg == "--log-every") log_every = args.integer(1);
       else if (arg == "--csv") csv_path = args.text();
-      else if (arg == "--sample") sample_chars = args.integer(0);
-      else if (arg == "--temperature") temperature = args.positive();
-      else if (arg == "--seed") options.model_seed = static_cast<uint64_t>(args.integer(0));
       else if (arg == "--single") single = true;
       else if (arg == "--help" || arg == "-h") {
         usage();

@@ -33,21 +33,13 @@ int main(int argc, char** argv) {
   float temperature = 0.8f;
   try {
     pa3ex::Args args("pa3_train_single", argc, argv);
+    const pa3ex::CommonOptions common{config, options.steps, options.batch_size,
+                                      options.adamw.lr, options.model_seed, log_every,
+                                      sample_chars, temperature};
     while (args.next()) {
       const std::string& arg = args.flag();
-      if (arg == "--steps") options.steps = args.integer(1);
-      else if (arg == "--batch") options.batch_size = args.integer(1);
-      else if (arg == "--seq") config.block_size = args.integer(1);
-      else if (arg == "--layers") config.n_layer = args.integer(1);
-      else if (arg == "--heads") config.n_head = args.integer(1);
-      else if (arg == "--embd") config.n_embd = args.integer(1);
-      else if (arg == "--micro") options.num_micro = args.integer(1);
-      else if (arg == "--lr") options.adamw.lr = args.positive();
-      else if (arg == "--tied") config.tie_embeddings = true;
-      else if (arg == "--log-every") log_every = args.integer(1);
-      else if (arg == "--sample") sample_chars = args.integer(0);
-      else if (arg == "--temperature") temperature = args.positive();
-      else if (arg == "--seed") options.model_seed = static_cast<uint64_t>(args.integer(0));
+      if (pa3ex::read_common(args, common)) continue;
+      if (arg == "--micro") options.num_micro = args.integer(1);
       else if (arg == "--help" || arg == "-h") {
         usage();
         return 0;
