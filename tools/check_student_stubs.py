@@ -46,8 +46,9 @@ def main():
         if not cmd or not any(re.search(args.label, l) for l in labels):
             continue
         # Python and notebook tests are not GoogleTest executables; "mpi" tests run an
-        # executable under mpirun (PA3's runtime, staff code), not one this script can run.
-        if any(l in ("python", "notebook", "mpi") for l in labels):
+        # executable under mpirun (PA3's runtime, staff code), and "example" tests run an
+        # example program through a shell script: none is one this script can run.
+        if any(l in ("python", "notebook", "mpi", "example") for l in labels):
             continue
         exe = cmd[0]
         if not os.path.basename(exe).startswith(("python", "pytest")):
