@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -97,6 +98,32 @@ inline bool read_common(Args& args, const CommonOptions& o) {
   else if (f == "--temperature") o.temperature = args.positive();
   else return false;
   return true;
+}
+
+// Reads every argument of a trainer: the common options, then own(args) for the program's
+// own flags (own returns false for a flag it does not know). Returns -1 when the program should
+// go on, 0 after --help (usage printed), 2 after an unknown flag (named, then usage) or a
+// malformed value (its error).
+template <typename Own, typename Usage>
+int read_options(const char* program, int argc, char** argv, const CommonOptions& common,
+                 Own own, Usage usage, const char* mode = "") {
+  try {
+    Args args(program, argc, argv);
+    while (args.next()) {
+      if (read_common(args, common) || own(args)) continue;
+      if (args.flag() == "--help" || args.flag() == "-h") {
+        usage();
+        return 0;
+      }
+      std::fprintf(stderr, "%s: unknown argument %s%s\n", program, args.flag().c_str(), mode);
+      usage();
+      return 2;
+    }
+  } catch (const mlsys::Error& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
+  return -1;
 }
 
 }  // namespace pa3ex

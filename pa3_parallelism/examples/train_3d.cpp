@@ -77,45 +77,33 @@ int pa3_train_3d(int argc, char** argv) {
   options.grid = {1, 1, 1};
   int64_t steps = 200, B = 16, log_every = 10, sample_chars = 300;
   float temperature = 0.8f;
-  try {
-    pa3ex::Args args("pa3_train", argc, argv);
-    const pa3ex::CommonOptions common{config, steps, B, options.adamw.lr, options.model_seed,
-                                      log_every, sample_chars, temperature};
-    while (args.next()) {
-      const std::string& arg = args.flag();
-      if (pa3ex::read_common(args, common)) continue;
-      if (arg == "--backend") backend = args.text();
-      else if (arg == "--dp") options.grid.dp = static_cast<int>(args.integer(1));
-      else if (arg == "--tp") options.grid.tp = static_cast<int>(args.integer(1));
-      else if (arg == "--pp") options.grid.pp = static_cast<int>(args.integer(1));
-      else if (arg == "--schedule") options.schedule = args.text();
-      else if (arg == "--micro-batches") options.num_micro = args.integer(1);
-      else if (arg == "--stages") {
-        std::stringstream list(args.text());
-        std::string item;
-        while (std::getline(list, item, ',')) {
-          char* end = nullptr;
-          const long long layers = std::strtoll(item.c_str(), &end, 10);
-          if (item.empty() || *end != '\0' || layers < 0)
-            args.fail("expects a comma-separated list of block counts, got item '" + item + "'");
-          options.stage_layers.push_back(layers);
-        }
-      } else if (arg == "--zero") {
-        if (args.integer(0) != 1) args.fail("must be 1: with --tp/--pp the DP axis runs ZeRO-1");
-      } else if (arg == "--csv") csv_path = args.text();
-      else if (arg == "--help" || arg == "-h") {
-        usage3d();
-        return 0;
-      } else {
-        std::fprintf(stderr, "pa3_train: unknown argument %s (in 3D mode)\n", arg.c_str());
-        usage3d();
-        return 2;
+  const pa3ex::CommonOptions common{config, steps, B, options.adamw.lr, options.model_seed,
+                                    log_every, sample_chars, temperature};
+  const int parsed = pa3ex::read_options("pa3_train", argc, argv, common, [&](pa3ex::Args& args) {
+    const std::string& arg = args.flag();
+    if (arg == "--backend") backend = args.text();
+    else if (arg == "--dp") options.grid.dp = static_cast<int>(args.integer(1));
+    else if (arg == "--tp") options.grid.tp = static_cast<int>(args.integer(1));
+    else if (arg == "--pp") options.grid.pp = static_cast<int>(args.integer(1));
+    else if (arg == "--schedule") options.schedule = args.text();
+    else if (arg == "--micro-batches") options.num_micro = args.integer(1);
+    else if (arg == "--stages") {
+      std::stringstream list(args.text());
+      std::string item;
+      while (std::getline(list, item, ',')) {
+        char* end = nullptr;
+        const long long layers = std::strtoll(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0' || layers < 0)
+          args.fail("expects a comma-separated list of block counts, got item '" + item + "'");
+        options.stage_layers.push_back(layers);
       }
-    }
-  } catch (const mlsys::Error& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 2;
-  }
+    } else if (arg == "--zero") {
+      if (args.integer(0) != 1) args.fail("must be 1: with --tp/--pp the DP axis runs ZeRO-1");
+    } else if (arg == "--csv") csv_path = args.text();
+    else return false;
+    return true;
+  }, usage3d, " (in 3D mode)");
+  if (parsed >= 0) return parsed;
   pa3::Dataset data;
   try {
     data = pa3::load_dataset();

@@ -125,33 +125,21 @@ int main(int argc, char** argv) {
   int64_t steps = 200, B = 16, log_every = 10, sample_chars = 300;
   float temperature = 0.8f;
   bool single = false;
-  try {
-    pa3ex::Args args("pa3_train", argc, argv);
-    const pa3ex::CommonOptions common{config, steps, B, options.adamw.lr, options.model_seed,
-                                      log_every, sample_chars, temperature};
-    while (args.next()) {
-      const std::string& arg = args.flag();
-      if (pa3ex::read_common(args, common)) continue;
-      if (arg == "--backend") backend = args.text();
-      else if (arg == "--dp") dp = static_cast<int>(args.integer(1));
-      else if (arg == "--zero") options.zero = static_cast<int>(args.integer(0));
-      else if (arg == "--micro-batches") options.num_micro = args.integer(1);
-      else if (arg == "--bucket-kb") options.bucket_cap_bytes = 1024 * args.integer(1);
-      else if (arg == "--csv") csv_path = args.text();
-      else if (arg == "--single") single = true;
-      else if (arg == "--help" || arg == "-h") {
-        usage();
-        return 0;
-      } else {
-        std::fprintf(stderr, "pa3_train: unknown argument %s\n", arg.c_str());
-        usage();
-        return 2;
-      }
-    }
-  } catch (const mlsys::Error& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 2;
-  }
+  const pa3ex::CommonOptions common{config, steps, B, options.adamw.lr, options.model_seed,
+                                    log_every, sample_chars, temperature};
+  const int parsed = pa3ex::read_options("pa3_train", argc, argv, common, [&](pa3ex::Args& args) {
+    const std::string& arg = args.flag();
+    if (arg == "--backend") backend = args.text();
+    else if (arg == "--dp") dp = static_cast<int>(args.integer(1));
+    else if (arg == "--zero") options.zero = static_cast<int>(args.integer(0));
+    else if (arg == "--micro-batches") options.num_micro = args.integer(1);
+    else if (arg == "--bucket-kb") options.bucket_cap_bytes = 1024 * args.integer(1);
+    else if (arg == "--csv") csv_path = args.text();
+    else if (arg == "--single") single = true;
+    else return false;
+    return true;
+  }, usage);
+  if (parsed >= 0) return parsed;
   if (dp < 1 || B % (dp * options.num_micro) != 0 || log_every < 1) {
     std::fprintf(stderr, "pa3_train: --batch %lld must be a multiple of --dp %d times "
                  "--micro-batches %lld (and --log-every >= 1)\n",

@@ -31,28 +31,15 @@ int main(int argc, char** argv) {
   options.steps = 200;
   int64_t log_every = 10, sample_chars = 300;
   float temperature = 0.8f;
-  try {
-    pa3ex::Args args("pa3_train_single", argc, argv);
-    const pa3ex::CommonOptions common{config, options.steps, options.batch_size,
-                                      options.adamw.lr, options.model_seed, log_every,
-                                      sample_chars, temperature};
-    while (args.next()) {
-      const std::string& arg = args.flag();
-      if (pa3ex::read_common(args, common)) continue;
-      if (arg == "--micro") options.num_micro = args.integer(1);
-      else if (arg == "--help" || arg == "-h") {
-        usage();
-        return 0;
-      } else {
-        std::fprintf(stderr, "pa3_train_single: unknown argument %s\n", arg.c_str());
-        usage();
-        return 2;
-      }
-    }
-  } catch (const mlsys::Error& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 2;
-  }
+  const pa3ex::CommonOptions common{config, options.steps, options.batch_size, options.adamw.lr,
+                                    options.model_seed, log_every, sample_chars, temperature};
+  const int parsed =
+      pa3ex::read_options("pa3_train_single", argc, argv, common, [&](pa3ex::Args& args) {
+        if (args.flag() != "--micro") return false;
+        options.num_micro = args.integer(1);
+        return true;
+      }, usage);
+  if (parsed >= 0) return parsed;
   try {
     const pa3::Dataset data = pa3::load_dataset();
     config.vocab_size = data.tokenizer.vocab_size();
